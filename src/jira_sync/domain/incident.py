@@ -1,0 +1,71 @@
+"""The incident as jira-sync sees it: the latest snapshot Flashduty sent, nothing else.
+
+Pure data, no I/O. `sources/flashduty.py` builds these from webhook payloads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    CRITICAL = "Critical"
+    WARNING = "Warning"
+    INFO = "Info"
+
+
+class Progress(StrEnum):
+    TRIGGERED = "Triggered"
+    PROCESSING = "Processing"
+    CLOSED = "Closed"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentSnapshot:
+    """The latest complete incident Flashduty pushed (each event carries all of it)."""
+
+    incident_id: str
+    title: str = ""
+    description: str = ""
+    severity: str = ""  # a Severity value, or "" / an unknown word from a newer Flashduty
+    progress: str = ""  # a Progress value, or "" / unknown
+    channel_id: int = 0  # 0 = no channel
+    channel_name: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    detail_url: str = ""
+    num: str = ""
+    created_at: int = 0  # unix seconds, 0 = unset
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "title": self.title,
+            "description": self.description,
+            "severity": self.severity,
+            "progress": self.progress,
+            "channel_id": self.channel_id,
+            "channel_name": self.channel_name,
+            "labels": dict(self.labels),
+            "fields": dict(self.fields),
+            "detail_url": self.detail_url,
+            "num": self.num,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "IncidentSnapshot":
+        known = {k: data[k] for k in cls.__slots__ if k in data}  # type: ignore[attr-defined]
+        return cls(**known)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One delivery from Flashduty's Incident Webhook or a Custom Action."""
+
+    event_id: str
+    event_type: str  # i_new, i_ack, ..., i_custom, i_comm; unknown types are kept and ignored
+    event_time: int  # milliseconds since the epoch; 0 when absent
+    incident: IncidentSnapshot
+    person_name: str = ""

@@ -1,0 +1,114 @@
+"""An integration: one Jira connection plus the seed's configuration (step 1 and step 2).
+
+Pure pydantic models: validation of shape lives here; validation against a live Jira
+(project exists, priority on the screen, ...) lives in `sync/checks.py`.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from .conditions import Condition
+from .incident import Severity
+
+
+class JiraPlatform(StrEnum):
+    CLOUD = "cloud"
+    SERVER = "server"  # Server and Data Center 7.x-8.x (and later)
+
+
+class JiraAuthKind(StrEnum):
+    BASIC = "basic"  # Cloud: email + API token; Server/DC: username + password
+    PAT = "pat"  # Data Center 8.14+: Authorization: Bearer <personal access token>
+
+
+class JiraConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: JiraPlatform
+    url: str = Field(min_length=1, description="Base URL, e.g. https://your-domain.atlassian.net")
+    username: str = Field(default="", description="Email on Cloud, user name on Server/DC")
+    secret: SecretStr = Field(description="API token (Cloud), password (Server/DC) or PAT")
+    auth: JiraAuthKind = JiraAuthKind.BASIC
+    verify_tls: bool = True
+    ca_bundle: str | None = Field(default=None, description="PEM text of extra CA certificates")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if not (v.startswith("https://") or v.startswith("http://")):
+            raise ValueError("must start with https:// or http://")
+        return v
+
+    @model_validator(mode="after")
+    def _auth(self) -> "JiraConnection":
+        if self.auth is JiraAuthKind.PAT and self.platform is JiraPlatform.CLOUD:
+            raise ValueError("personal access tokens are a Server/Data Center feature; Cloud uses email + API token")
+        if self.auth is JiraAuthKind.BASIC and not self.username:
+            raise ValueError("username is required (the account email on Cloud)")
+        return self
+
+
+class StatusMapping(BaseModel):
+    """Flashduty progress -> Jira status name. All three or none (the defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    triggered: str = Field(default="To Do", min_length=1)
+    processing: str = Field(default="In Progress", min_length=1)
+    closed: str = Field(default="Done", min_length=1)
+
+    def for_progress(self, progress: str) -> str | None:
+        return {"Triggered": self.triggered, "Processing": self.processing, "Closed": self.closed}.get(progress)
+
+
+FieldSource = Literal["label", "labels", "field", "incident_id", "incident_link"]
+
+
+class FieldMapping(BaseModel):
+    """One incident value -> one Jira text field (seed: text type fields only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: FieldSource
+    name: str | None = Field(default=None, description="label name or custom field name, for label/field")
+    target: str = Field(min_length=1, description="Jira field id, e.g. customfield_10050")
+
+    @model_validator(mode="after")
+    def _name(self) -> "FieldMapping":
+        if self.source in ("label", "field") and not self.name:
+            raise ValueError(f"source {self.source!r} needs a name")
+        return self
+
+
+class FlashdutyApi(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = "https://api.flashcat.cloud"
+    app_key: SecretStr | None = None
+
+
+class IntegrationConfig(BaseModel):
+    """Everything the seed's two setup steps ask for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    enabled: bool = True
+    jira: JiraConnection
+    trigger: Literal["automatic", "manual"] = "automatic"
+    conditions: list[list[Condition]] = Field(
+        default_factory=list, description="automatic mode: groups ORed, conditions ANDed; empty = every incident"
+    )
+    project: str = Field(min_length=1, description="Jira project key (or id)")
+    issue_type: str = Field(min_length=1, description="Jira issue type id (or name)")
+    channels: list[int] = Field(default_factory=list, description="Flashduty channel ids; empty = all channels")
+    severity_map: dict[Severity, str] | None = Field(
+        default=None, description="Critical/Warning/Info -> Jira priority id or name"
+    )
+    status_map: StatusMapping = Field(default_factory=StatusMapping)
+    field_map: list[FieldMapping] = Field(default_factory=list)
+    flashduty: FlashdutyApi = Field(default_factory=FlashdutyApi)
