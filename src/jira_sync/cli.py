@@ -1,0 +1,265 @@
+"""jira-sync command line: serve | worker | migrate | init | keygen | integrations | dev."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from pydantic import ValidationError
+
+from .crypto import generate_key, new_admin_token
+
+
+def load_settings():  # type: ignore[no-untyped-def]
+    from .settings import Settings
+
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
+        raise click.ClickException(
+            "settings are incomplete or invalid (environment JIRA_SYNC_* or .env):\n"
+            + "\n".join(lines)
+            + "\nRun `jira-sync init` to write a .env with a new secret key and admin token."
+        ) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main() -> None:
+    """Keep Jira issues in step with Flashduty incidents."""
+
+
+@main.command()
+@click.option("--env-file", default=".env", show_default=True, type=click.Path(dir_okay=False))
+def init(env_file: str) -> None:
+    """Write a .env with a new encryption key and admin token (keeps existing values)."""
+    path = Path(env_file)
+    text = path.read_text() if path.exists() else ""
+    added = []
+    if not re.search(r"^JIRA_SYNC_SECRET_KEY=", text, re.M):
+        text += f"JIRA_SYNC_SECRET_KEY={generate_key()}\n"
+        added.append("JIRA_SYNC_SECRET_KEY")
+    if not re.search(r"^JIRA_SYNC_ADMIN_TOKEN=", text, re.M):
+        token = new_admin_token()
+        text += f"JIRA_SYNC_ADMIN_TOKEN={token}\n"
+        added.append("JIRA_SYNC_ADMIN_TOKEN")
+        click.echo(f"admin token (for Authorization: Bearer ...): {token}")
+    if added:
+        path.write_text(text)
+        path.chmod(0o600)
+        click.echo(f"wrote {', '.join(added)} to {path}")
+    else:
+        click.echo(f"{path} already has a secret key and an admin token")
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new key for JIRA_SYNC_SECRET_KEY."""
+    click.echo(generate_key())
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (also done at every start)."""
+    from .store.db import make_engine
+    from .store.db import migrate as run
+
+    settings = load_settings()
+
+    async def go() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await run(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default=None, help="listen address (default: JIRA_SYNC_HOST or 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="listen port (default: JIRA_SYNC_PORT or 8080)")
+@click.option("--no-worker", is_flag=True, help="serve HTTP only; `jira-sync worker` processes do the syncing")
+def serve(host: str | None, port: int | None, no_worker: bool) -> None:
+    """Run the HTTP server and the sync worker in one process."""
+    import uvicorn
+
+    from .web.app import create_app
+
+    settings = load_settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    setup_logging(settings.log_level)
+    app = create_app(settings, run_worker=not no_worker)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run an additional sync worker (PostgreSQL only: workers share the queue)."""
+    from .sync.runner import run_worker
+
+    settings = load_settings()
+    if not settings.is_postgres:
+        raise click.ClickException(
+            "additional workers need PostgreSQL (JIRA_SYNC_DATABASE_URL=postgresql+asyncpg://...); "
+            "on SQLite, `jira-sync serve` runs the only worker"
+        )
+    setup_logging(settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+# ------------------------------------------------------------------ integrations
+@main.group()
+def integrations() -> None:
+    """Manage integrations (e.g. kept as YAML files in git)."""
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: Any) -> Any:
+    """`${NAME}` in a YAML file is read from the environment, so secrets stay out of git."""
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            if m.group(1) not in os.environ:
+                raise click.ClickException(f"environment variable {m.group(1)} is not set")
+            return os.environ[m.group(1)]
+
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v) for v in value]
+    return value
+
+
+def _run(coro_fn):  # type: ignore[no-untyped-def]
+    from .bootstrap import start_runtime
+
+    settings = load_settings()
+
+    async def go():  # type: ignore[no-untyped-def]
+        rt = await start_runtime(settings)
+        try:
+            return await coro_fn(rt)
+        finally:
+            await rt.aclose()
+
+    return asyncio.run(go())
+
+
+@integrations.command("apply")
+@click.argument("file", type=click.File("r"))
+@click.option("--no-check", is_flag=True, help="save without checking against Jira")
+def integrations_apply(file: Any, no_check: bool) -> None:
+    """Create or update the integrations in FILE (YAML: one mapping, or a list), by name."""
+    from .domain.integration import IntegrationConfig
+    from .store import integrations as store
+    from .sync.admin import CheckFailed, Conflict
+
+    docs = yaml.safe_load(file)
+    docs = docs if isinstance(docs, list) else [docs]
+    try:
+        configs = [IntegrationConfig.model_validate(expand_env(d)) for d in docs]
+    except ValidationError as exc:
+        raise click.ClickException(f"{file.name}: {exc}") from None
+
+    async def apply(rt):  # type: ignore[no-untyped-def]
+        failed = 0
+        for cfg in configs:
+            async with rt.engine.connect() as conn:
+                existing = await store.find_by_name(conn, cfg.name)
+            try:
+                if existing is None:
+                    saved = await rt.admin.create(cfg, check=not no_check)
+                    click.echo(f"created {cfg.name!r} (id {saved.id})")
+                    click.echo(f"  webhook: {rt.settings.base_url}/webhooks/flashduty/{saved.id}")
+                    click.echo(f"  header X-Jira-Sync-Secret: {saved.webhook_secret}  (shown once)")
+                else:
+                    saved = await rt.admin.update(existing.id, cfg.model_dump(mode="python"), check=not no_check)
+                    click.echo(f"updated {cfg.name!r} (id {saved.id})")
+                for w in saved.report.warnings:
+                    click.echo(f"  warning: {w}")
+            except (CheckFailed, Conflict) as exc:
+                failed += 1
+                errors = exc.report.errors if isinstance(exc, CheckFailed) else [str(exc)]
+                click.echo(f"NOT saved {cfg.name!r}:", err=True)
+                for e in errors:
+                    click.echo(f"  error: {e}", err=True)
+        return failed
+
+    if _run(apply):
+        sys.exit(1)
+
+
+@integrations.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def integrations_list(as_json: bool) -> None:
+    """List integrations with their sync counters."""
+    from .store import integrations as store
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        async with rt.engine.connect() as conn:
+            return [(r, await store.summary(conn, r.id)) for r in await store.list_rows(conn)]
+
+    rows = _run(go)
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "name": r.name, "enabled": r.enabled, **s} for r, s in rows], indent=2))
+        return
+    for r, s in rows:
+        state = "enabled " if r.enabled else "disabled"
+        click.echo(f"{r.id:>4}  {state}  {r.name}  synced={s['incidents_synced']} failed={s['failed']}")
+
+
+@integrations.command("check")
+@click.argument("ident")
+def integrations_check(ident: str) -> None:
+    """Check a stored integration (id or name) against Jira."""
+    from .store import integrations as store
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        async with rt.engine.connect() as conn:
+            row = await store.get_row(conn, int(ident)) if ident.isdigit() else await store.find_by_name(conn, ident)
+        if row is None:
+            raise click.ClickException(f"no integration {ident!r}")
+        return await rt.admin.recheck(row.id)
+
+    report = _run(go)
+    for w in report.warnings:
+        click.echo(f"warning: {w}")
+    for e in report.errors:
+        click.echo(f"error: {e}", err=True)
+    click.echo("ok" if report.ok else "check failed")
+    sys.exit(0 if report.ok else 1)
+
+
+# ------------------------------------------------------------------ development
+@main.group()
+def dev() -> None:
+    """Emulators for trying jira-sync without a real Jira or Flashduty."""
+
+
+@dev.command("fake-jira")
+@click.option("--flavour", type=click.Choice(["cloud", "server"]), default="cloud", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, type=int, show_default=True)
+def fake_jira(flavour: str, host: str, port: int) -> None:
+    """Run the Jira emulator (Cloud or Server/DC flavour)."""
+    from .devtools.fake_jira import run_forever
+
+    run_forever(flavour, host, port)

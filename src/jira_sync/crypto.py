@@ -1,0 +1,61 @@
+"""Secrets at rest and webhook secrets.
+
+Jira credentials and Flashduty app keys must be sent again, so they are encrypted
+(Fernet: AES-128-CBC + HMAC-SHA256). Webhook secrets are only compared, so only
+their SHA-256 is stored and the comparison is constant-time.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def check_key(key: str) -> None:
+    try:
+        Fernet(key.encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError("secret key is not a valid Fernet key (generate one with: jira-sync keygen)") from exc
+
+
+class SecretBox:
+    def __init__(self, key: str) -> None:
+        self._fernet = Fernet(key.encode())
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("stored secret cannot be decrypted: was JIRA_SYNC_SECRET_KEY changed?") from exc
+
+    def __repr__(self) -> str:  # never print key material
+        return "SecretBox(<secret>)"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_webhook_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def webhook_secret_matches(presented: str | None, stored_hash: str) -> bool:
+    if not presented:
+        # still spend the comparison so a missing secret takes as long as a wrong one
+        hmac.compare_digest(stored_hash, "0" * len(stored_hash))
+        return False
+    return hmac.compare_digest(hash_webhook_secret(presented), stored_hash)
+
+
+def new_admin_token() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,116 @@
+"""The seed's mapping tables as pure functions: incident snapshot -> what Jira should hold.
+
+Field mapping: Summary <- title, Description <- description (+ a link to the incident),
+Priority <- severity (via the integration's map), Reporter = the integration's user
+(Jira's default for the authenticated account, so nothing is sent), custom text fields
+per the integration's field mapping. Status mapping: progress -> status name.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..jira.port import IssueDraft
+from .incident import IncidentSnapshot
+from .integration import FieldMapping, IntegrationConfig
+
+SUMMARY_MAX = 255  # Jira rejects longer summaries
+TEXTFIELD_MAX = 255  # single-line text custom fields have the same limit
+_SPACES = re.compile(r"\s+")
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def marker_label(incident_id: str) -> str:
+    """The label that finds the issue again after a create whose answer was lost.
+
+    Jira labels cannot contain spaces; Flashduty incident ids are hex, but be safe.
+    """
+    return "flashduty-" + _LABEL_UNSAFE.sub("_", incident_id)[:200]
+
+
+def summary(snap: IncidentSnapshot) -> str:
+    text = _SPACES.sub(" ", snap.title).strip()  # one line: Jira refuses line breaks here
+    if not text:
+        text = f"Flashduty incident {snap.num or snap.incident_id}"
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
+
+
+def description_markdown(snap: IncidentSnapshot) -> str:
+    parts = [snap.description.strip()] if snap.description.strip() else []
+    if snap.detail_url:
+        parts.append(f"[View incident {snap.num or snap.incident_id} in Flashduty]({snap.detail_url})")
+    return "\n\n".join(parts)
+
+
+def field_value(mapping: FieldMapping, snap: IncidentSnapshot) -> str:
+    match mapping.source:
+        case "label":
+            return snap.labels.get(mapping.name or "", "")
+        case "labels":
+            return "\n".join(f"{k}={v}" for k, v in sorted(snap.labels.items()))
+        case "field":
+            value: Any = snap.fields.get(mapping.name or "")
+            if value is None:
+                return ""
+            return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        case "incident_id":
+            return snap.incident_id
+        case "incident_link":
+            return snap.detail_url
+    return ""
+
+
+def desired_priority(cfg: IntegrationConfig, meta: dict[str, Any], severity: str) -> str | None:
+    """The Jira priority id for a severity, or None when it cannot be mapped.
+
+    `meta["severity_priority_ids"]` is what the last check resolved (names -> ids);
+    an unchecked integration falls back to the configured value taken as an id.
+    """
+    if not cfg.severity_map or meta.get("priority_on_screen") is False:
+        return None
+    resolved = meta.get("severity_priority_ids") or {}
+    if severity in resolved:
+        return resolved[severity]
+    for sev, value in cfg.severity_map.items():
+        if sev.value == severity:
+            return value
+    return None
+
+
+def desired_status(cfg: IntegrationConfig, progress: str) -> str | None:
+    return cfg.status_map.for_progress(progress)
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    priority_id: str | None
+    status: str | None
+
+
+def desired_state(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> Desired:
+    return Desired(desired_priority(cfg, meta, snap.severity), desired_status(cfg, snap.progress))
+
+
+def issue_draft(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> IssueDraft:
+    text_kinds: dict[str, str] = meta.get("text_fields") or {}
+    text_fields: dict[str, tuple[str, str]] = {}
+    for mapping in cfg.field_map:
+        value = field_value(mapping, snap)
+        if not value:
+            continue  # an empty value would only blank the field
+        kind = text_kinds.get(mapping.target, "textfield")
+        if kind == "textfield":
+            value = _SPACES.sub(" ", value)[:TEXTFIELD_MAX]
+        text_fields[mapping.target] = (value, kind)
+    labels = (marker_label(snap.incident_id),) if meta.get("labels_on_screen", True) else ()
+    return IssueDraft(
+        project_key=meta.get("project_key") or cfg.project,
+        issue_type_id=meta.get("issue_type_id") or cfg.issue_type,
+        summary=summary(snap),
+        description_markdown=description_markdown(snap),
+        priority_id=desired_priority(cfg, meta, snap.severity),
+        labels=labels,
+        text_fields=text_fields,
+    )

@@ -1,0 +1,53 @@
+"""Typed settings from the environment or `.env` (prefix JIRA_SYNC_).
+
+Refuses unsafe defaults: no encryption key or admin token means no start
+(`jira-sync init` writes both into `.env`).
+"""
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite+aiosqlite:///./jira-sync.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIRA_SYNC_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default=DEFAULT_DB, description="sqlite+aiosqlite:///path or postgresql+asyncpg://...")
+    secret_key: SecretStr = Field(description="Fernet key that encrypts stored credentials (jira-sync keygen)")
+    admin_token: SecretStr = Field(description="Bearer token for the REST API")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = Field(default="", description="base URL shown in webhook URLs; default http://host:port")
+
+    worker_concurrency: int = Field(default=16, ge=1, le=256, description="incidents reconciled at once per process")
+    max_attempts: int = Field(default=8, ge=1, le=100, description="transient failures before an incident is failed")
+    site_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight per Jira site")
+    jira_timeout: float = Field(default=10.0, gt=0)
+    lease_seconds: float = Field(default=120.0, gt=1, description="a claimed incident is retaken after this")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token_strength(cls, v: SecretStr) -> SecretStr:
+        if len(v.get_secret_value()) < 16:
+            raise ValueError("admin token must be at least 16 characters (jira-sync init generates one)")
+        return v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _key_shape(cls, v: SecretStr) -> SecretStr:
+        from .crypto import check_key
+
+        check_key(v.get_secret_value())
+        return v
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")

@@ -1,0 +1,296 @@
+"""The sync queue: accepting events, claiming incidents, recording progress.
+
+All SQL that moves an incident through idle -> pending -> (claimed) -> idle | failed
+lives here. The one dialect branch is the claim (FOR UPDATE SKIP LOCKED on PostgreSQL;
+SQLite serialises writers, so its plain UPDATE is already atomic).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ..domain.incident import WebhookEvent
+from .tables import comments, events, exchanges, incidents, integrations
+
+NOTIFY_CHANNEL = "jira_sync_wakeup"
+
+
+def _insert(conn: AsyncConnection, table: sa.Table):  # type: ignore[no-untyped-def]
+    """INSERT with the dialect's ON CONFLICT support (same syntax on SQLite and PostgreSQL)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+# ------------------------------------------------------------------ accepting events
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    duplicate: bool
+    queued: bool
+    incident_row_id: int | None
+
+
+async def accept_event(
+    conn: AsyncConnection, integration_id: int, event: WebhookEvent, *, activate: bool, outcome: str
+) -> Accepted:
+    """Record one delivery and fold it into the incident's row, in the caller's transaction.
+
+    The unique (integration_id, event_id) makes a redelivery a no-op. The incident row
+    keeps the newest snapshot by event_time (events arrive out of order), and becomes
+    pending once the trigger has fired; later changes only bump change_seq, so ten
+    changes while Jira is down coalesce into one reconcile.
+    """
+    now = time.time()
+    ins = _insert(conn, events).values(
+        integration_id=integration_id,
+        event_id=event.event_id,
+        incident_id=event.incident.incident_id,
+        event_type=event.event_type[:32],
+        event_time=event.event_time,
+        received_at=now,
+        outcome=outcome,
+    )
+    inserted = await conn.execute(ins.on_conflict_do_nothing().returning(events.c.id))
+    if inserted.first() is None:
+        return Accepted(duplicate=True, queued=False, incident_row_id=None)
+
+    snap = event.incident
+    is_comment = 1 if event.event_type == "i_comm" else 0
+    values: dict[str, Any] = dict(
+        integration_id=integration_id,
+        incident_id=snap.incident_id,
+        snapshot=snap.to_json(),
+        snapshot_time=event.event_time,
+        title=snap.title[:1000],
+        severity=snap.severity[:16],
+        progress=snap.progress[:16],
+        activated=activate,
+        change_seq=1,
+        comment_seq=is_comment,
+        state="pending" if activate else "idle",
+        pending_since=now if activate else None,
+        due_at=now if activate else None,
+        created_at=now,
+        updated_at=now,
+    )
+    up = _insert(conn, incidents).values(**values)
+    old, new = incidents.c, up.excluded
+    newer = new.snapshot_time >= old.snapshot_time
+    active = sa.or_(old.activated, new.activated)
+    wakes = sa.and_(active, old.state == "idle")
+    up = up.on_conflict_do_update(
+        index_elements=[old.integration_id, old.incident_id],
+        set_={
+            "snapshot": sa.case((newer, new.snapshot), else_=old.snapshot),
+            "title": sa.case((newer, new.title), else_=old.title),
+            "severity": sa.case((newer, new.severity), else_=old.severity),
+            "progress": sa.case((newer, new.progress), else_=old.progress),
+            "snapshot_time": sa.case((newer, new.snapshot_time), else_=old.snapshot_time),
+            "activated": active,
+            "change_seq": old.change_seq + 1,
+            "comment_seq": old.comment_seq + new.comment_seq,
+            "state": sa.case((wakes, "pending"), else_=old.state),
+            "pending_since": sa.case((wakes, now), else_=old.pending_since),
+            "due_at": sa.case((wakes, now), else_=old.due_at),
+            "updated_at": now,
+        },
+    ).returning(incidents.c.id, incidents.c.state)
+    row = (await conn.execute(up)).one()
+    queued = row.state == "pending"
+    if queued and conn.dialect.name == "postgresql":
+        # wakes `jira-sync worker` processes; delivered only if this transaction commits
+        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    return Accepted(duplicate=False, queued=queued, incident_row_id=row.id)
+
+
+async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: str) -> dict | None:
+    """The manual trigger from the API: activate and queue an incident we have a snapshot of."""
+    now = time.time()
+    c = incidents.c
+    idle = c.state == "idle"
+    res = await conn.execute(
+        incidents.update()
+        .where(c.integration_id == integration_id, c.incident_id == incident_id)
+        .values(
+            activated=True,
+            change_seq=c.change_seq + 1,
+            state="pending",
+            pending_since=sa.case((idle, now), else_=sa.func.coalesce(c.pending_since, now)),
+            due_at=now,
+            attempts=0,
+            updated_at=now,
+        )
+        .returning(*incidents.c)
+    )
+    row = res.mappings().first()
+    if row is not None and conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    return dict(row) if row else None
+
+
+async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: str) -> dict | None:
+    now = time.time()
+    c = incidents.c
+    res = await conn.execute(
+        incidents.update()
+        .where(c.integration_id == integration_id, c.incident_id == incident_id, c.state == "failed")
+        .values(state="pending", due_at=now, pending_since=now, attempts=0, updated_at=now)
+        .returning(*incidents.c)
+    )
+    row = res.mappings().first()
+    if row is not None and conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    return dict(row) if row else None
+
+
+# ------------------------------------------------------------------ the worker's side
+async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: float) -> list[dict]:
+    """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
+    the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
+    now = time.time()
+    c = incidents.c
+    due = (
+        sa.select(c.id)
+        .join(integrations, integrations.c.id == c.integration_id)
+        .where(
+            c.state == "pending",
+            c.due_at <= now,
+            sa.or_(c.lease_until.is_(None), c.lease_until < now),
+            integrations.c.enabled.is_(True),
+        )
+        .order_by(c.due_at)
+        .limit(limit)
+    )
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(of=incidents, skip_locked=True)
+        stmt = (
+            incidents.update()
+            .where(c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + lease_seconds)
+            .returning(*incidents.c)
+        )
+        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def next_due(engine: AsyncEngine) -> float | None:
+    c = incidents.c
+    async with engine.connect() as conn:
+        return await conn.scalar(sa.select(sa.func.min(c.due_at)).where(c.state == "pending"))
+
+
+def _owned(row_id: int, owner: str):  # type: ignore[no-untyped-def]
+    return sa.and_(incidents.c.id == row_id, incidents.c.lease_owner == owner)
+
+
+async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: Any) -> bool:
+    """Write what Jira now holds (issue id/key, status, priority) as soon as it is known,
+    so a crash between two calls resumes where it stopped. False = the lease was lost."""
+    async with engine.begin() as conn:
+        res = await conn.execute(
+            incidents.update().where(_owned(row_id, owner)).values(updated_at=time.time(), **values)
+        )
+        return res.rowcount == 1
+
+
+async def finish(engine: AsyncEngine, row_id: int, owner: str, seq: int, comment_seq: int, log: list[dict]) -> None:
+    """Done with the snapshot we claimed; stay pending if newer changes arrived meanwhile."""
+    now = time.time()
+    c = incidents.c
+    more = sa.or_(c.change_seq > seq, c.comment_seq > comment_seq)
+    async with engine.begin() as conn:
+        await _write_log(conn, row_id, log)
+        await conn.execute(
+            incidents.update()
+            .where(_owned(row_id, owner))
+            .values(
+                synced_seq=seq,
+                comment_synced_seq=comment_seq,
+                state=sa.case((more, "pending"), else_="idle"),
+                pending_since=sa.case((more, now), else_=None),
+                due_at=sa.case((more, now), else_=None),
+                lease_owner=None,
+                lease_until=None,
+                attempts=0,
+                last_error=None,
+                last_synced_at=now,
+                updated_at=now,
+            )
+        )
+
+
+async def fail(
+    engine: AsyncEngine, row_id: int, owner: str, error: str, log: list[dict], *, retry_at: float | None
+) -> None:
+    """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a person)."""
+    values: dict[str, Any] = dict(
+        lease_owner=None, lease_until=None, last_error=error[:4000], updated_at=time.time(),
+        attempts=incidents.c.attempts + 1,
+    )
+    values.update(state="pending", due_at=retry_at) if retry_at is not None else values.update(state="failed", due_at=None)
+    async with engine.begin() as conn:
+        await _write_log(conn, row_id, log)
+        await conn.execute(incidents.update().where(_owned(row_id, owner)).values(**values))
+
+
+async def release(engine: AsyncEngine, row_id: int, owner: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            incidents.update().where(_owned(row_id, owner)).values(lease_owner=None, lease_until=None)
+        )
+
+
+async def _write_log(conn: AsyncConnection, row_id: int, log: list[dict]) -> None:
+    if log:
+        await conn.execute(exchanges.insert(), [dict(incident_row_id=row_id, **entry) for entry in log])
+
+
+# ------------------------------------------------------------------ comments
+async def comment_states(engine: AsyncEngine, row_id: int) -> dict[str, str]:
+    async with engine.connect() as conn:
+        res = await conn.execute(
+            sa.select(comments.c.source_id, comments.c.state).where(comments.c.incident_row_id == row_id)
+        )
+        return {r.source_id: r.state for r in res}
+
+
+async def mark_comment(engine: AsyncEngine, row_id: int, source_id: str, state: str, jira_id: str | None = None) -> None:
+    async with engine.begin() as conn:
+        ins = _insert(conn, comments).values(
+            incident_row_id=row_id, source_id=source_id, state=state, jira_comment_id=jira_id, created_at=time.time()
+        )
+        await conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=[comments.c.incident_row_id, comments.c.source_id],
+                set_={"state": state, "jira_comment_id": jira_id},
+            )
+        )
+
+
+# ------------------------------------------------------------------ what an operator sees
+async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) -> dict[str, Any]:
+    now = time.time()
+    c = incidents.c
+    in_flight = sa.and_(c.state == "pending", c.lease_until.is_not(None), c.lease_until >= now)
+    q = sa.select(
+        sa.func.count().filter(sa.and_(c.state == "pending", sa.not_(in_flight))).label("waiting"),
+        sa.func.count().filter(in_flight).label("in_flight"),
+        sa.func.count().filter(c.state == "failed").label("failed"),
+        sa.func.min(c.pending_since).filter(c.state == "pending").label("oldest"),
+        sa.func.count().filter(c.jira_issue_id.is_not(None)).label("linked"),
+    )
+    if integration_id is not None:
+        q = q.where(c.integration_id == integration_id)
+    r = (await conn.execute(q)).one()
+    return {
+        "waiting": r.waiting,
+        "in_flight": r.in_flight,
+        "failed": r.failed,
+        "linked": r.linked,
+        "oldest_waiting_age_seconds": round(now - r.oldest, 3) if r.oldest else 0.0,
+        "all_synced": r.waiting == 0 and r.in_flight == 0 and r.failed == 0,
+    }
+

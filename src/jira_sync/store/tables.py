@@ -1,0 +1,113 @@
+"""The schema. SQLAlchemy Core tables; Alembic migrations in `store/migrations` create them.
+
+Times are unix seconds as floats (REAL / double precision) so SQLite and PostgreSQL
+compare them the same way.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+integrations = sa.Table(
+    "integrations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    # IntegrationConfig without its secrets (jira.secret, flashduty.app_key)
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("jira_secret_enc", sa.Text, nullable=False),
+    sa.Column("flashduty_app_key_enc", sa.Text, nullable=True),
+    sa.Column("webhook_secret_hash", sa.String(64), nullable=False),
+    # what the last check learned from Jira: priority ids, text field kinds, statuses...
+    sa.Column("jira_meta", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Every delivery accepted, once: the unique key is what makes a redelivery a no-op.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("integration_id", sa.Integer, sa.ForeignKey("integrations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("incident_id", sa.String(128), nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event_time", sa.BigInteger, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),  # queued | stored | stale | ...
+    sa.UniqueConstraint("integration_id", "event_id", name="uq_events_integration_event"),
+    sa.Index("ix_events_incident", "integration_id", "incident_id", "id"),
+)
+
+# One row per integration x incident: the latest snapshot, the queue entry, and the Jira link.
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("integration_id", sa.Integer, sa.ForeignKey("integrations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("incident_id", sa.String(128), nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),
+    sa.Column("snapshot_time", sa.BigInteger, nullable=False),  # event_time (ms) of the snapshot
+    sa.Column("title", sa.Text, nullable=False, default=""),
+    sa.Column("severity", sa.String(16), nullable=False, default=""),
+    sa.Column("progress", sa.String(16), nullable=False, default=""),
+    sa.Column("activated", sa.Boolean, nullable=False, default=False),  # the trigger fired
+    # queue: change_seq counts accepted changes, synced_seq the last one fully applied
+    sa.Column("change_seq", sa.Integer, nullable=False, default=0),
+    sa.Column("synced_seq", sa.Integer, nullable=False, default=0),
+    sa.Column("comment_seq", sa.Integer, nullable=False, default=0),
+    sa.Column("comment_synced_seq", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(16), nullable=False, default="idle"),  # idle | pending | failed
+    sa.Column("pending_since", sa.Float, nullable=True),
+    sa.Column("due_at", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+    # the Jira side: create_state None -> "creating" (outcome may be unknown) -> "created"
+    sa.Column("create_state", sa.String(16), nullable=True),
+    sa.Column("jira_issue_id", sa.String(32), nullable=True),
+    sa.Column("jira_issue_key", sa.String(64), nullable=True),
+    sa.Column("jira_status_id", sa.String(32), nullable=True),
+    sa.Column("jira_status", sa.String(255), nullable=True),
+    sa.Column("jira_priority_id", sa.String(32), nullable=True),
+    sa.Column("last_synced_at", sa.Float, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("integration_id", "incident_id", name="uq_incidents_integration_incident"),
+    sa.Index("ix_incidents_queue", "state", "due_at"),
+    sa.Index("ix_incidents_list", "integration_id", "id"),
+)
+
+# Comments copied to Jira, once each. "posting" survives a lost answer: the next
+# attempt looks for the comment's ref on the issue before posting again.
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_row_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source_id", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # posting | posted
+    sa.Column("jira_comment_id", sa.String(32), nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("incident_row_id", "source_id", name="uq_comments_incident_source"),
+)
+
+# What was sent to Jira and what Jira answered, secrets removed.
+exchanges = sa.Table(
+    "exchanges",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_row_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("request_body", sa.JSON, nullable=True),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.JSON, nullable=True),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Index("ix_exchanges_incident", "incident_row_id", "id"),
+)

@@ -1,0 +1,148 @@
+"""Check an integration against the live Jira before it is saved.
+
+Everything that would otherwise fail at 3 a.m. is said now, by name: credentials, wrong
+platform type, project and issue type, priority on the screen, mapped targets that are not
+text fields, required fields nobody fills, unknown status names, missing permissions.
+What it learns (ids, field kinds, statuses) is kept as the integration's `jira_meta`, so the
+sync itself never asks for metadata.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.integration import IntegrationConfig, JiraPlatform
+from ..jira.port import FieldMeta, IssueType, JiraAuthError, JiraConnectError, JiraError, JiraPort
+
+PERMISSIONS = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS"]
+# filled by Jira or by every create we send
+ALWAYS_SET = {"project", "issuetype", "summary", "description", "reporter"}
+
+
+@dataclass
+class CheckReport:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings}
+
+
+async def check_integration(cfg: IntegrationConfig, jira: JiraPort) -> CheckReport:
+    report = CheckReport()
+    try:
+        await _check(cfg, jira, report)
+    except (JiraAuthError, JiraConnectError) as exc:
+        report.errors.append(exc.message)
+    except JiraError as exc:
+        report.errors.append(f"Jira answered: {exc.message}")
+    if cfg.flashduty.app_key is None:
+        report.warnings.append("no Flashduty app key: comments cannot be read from Flashduty and will not sync")
+    return report
+
+
+async def _check(cfg: IntegrationConfig, jira: JiraPort, report: CheckReport) -> None:
+    info = await jira.server_info()
+    is_cloud = info.deployment_type.lower() == "cloud"
+    if is_cloud != (cfg.jira.platform is JiraPlatform.CLOUD):
+        kind = "a Jira Cloud site" if is_cloud else f"Jira {info.deployment_type} {info.version}"
+        report.errors.append(f"wrong platform type: {cfg.jira.url} is {kind}; choose {'Cloud' if is_cloud else 'Server/Data Center'}")
+        return
+    me = await jira.myself()
+    project = await jira.project(cfg.project)
+    issue_type = _pick_issue_type(await jira.issue_types(project.key), cfg.issue_type, report)
+    if issue_type is None:
+        return
+    fields = {f.id: f for f in await jira.create_fields(project.key, issue_type.id)}
+    meta = report.meta
+    meta.update(
+        project_key=project.key, project_id=project.id, issue_type_id=issue_type.id, issue_type_name=issue_type.name,
+        account=me.display_name, deployment=info.deployment_type, version=info.version, checked_at=time.time(),
+    )
+    _check_priority(cfg, fields, report)
+    _check_field_map(cfg, fields, report)
+    _check_required(cfg, fields, report)
+    meta["labels_on_screen"] = "labels" in fields
+    if "labels" not in fields:
+        report.warnings.append(
+            "the Labels field is not on this issue type's create screen: the service cannot mark issues with "
+            "flashduty-<incident id>, so a create whose answer is lost could not be found again"
+        )
+    await _check_statuses(cfg, jira, project.key, issue_type.id, report)
+    perms = await jira.my_permissions(project.key, PERMISSIONS)
+    missing = [p for p in PERMISSIONS if not perms.get(p, False)]
+    if missing:
+        report.errors.append(f"the account {me.display_name} lacks these permissions in {project.key}: {', '.join(missing)}")
+
+
+def _pick_issue_type(types: list[IssueType], wanted: str, report: CheckReport) -> IssueType | None:
+    for it in types:
+        if it.id == wanted or it.name.casefold() == wanted.casefold():
+            return it
+    names = ", ".join(f"{t.name} ({t.id})" for t in types) or "none"
+    report.errors.append(f"issue type {wanted!r} is not available in this project; available: {names}")
+    return None
+
+
+def _check_priority(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
+    priority = fields.get("priority")
+    report.meta["priority_on_screen"] = priority is not None
+    if not cfg.severity_map:
+        return
+    if priority is None:
+        report.errors.append(
+            f"issue type {report.meta['issue_type_name']} has no Priority field on its create screen: "
+            "severity mapping cannot be configured (remove it, or add Priority to the screen)"
+        )
+        return
+    allowed = {str(v.get("id")): str(v.get("name", "")) for v in priority.allowed_values}
+    resolved: dict[str, str] = {}
+    for severity, value in cfg.severity_map.items():
+        match = value if value in allowed else next((i for i, n in allowed.items() if n.casefold() == value.casefold()), None)
+        if match is None:
+            report.errors.append(f"priority {value!r} (for {severity.value}) is not one of: {', '.join(allowed.values())}")
+        else:
+            resolved[severity.value] = match
+    report.meta["severity_priority_ids"] = resolved
+    report.meta["priorities"] = allowed
+
+
+def _check_field_map(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
+    kinds: dict[str, str] = {}
+    for m in cfg.field_map:
+        f = fields.get(m.target)
+        if f is None:
+            report.errors.append(f"field {m.target} is not on the create screen of this issue type")
+        elif f.text_kind is None:
+            report.errors.append(f"field {f.name!r} ({f.id}) is not a text field: only text fields can be mapped")
+        else:
+            kinds[f.id] = f.text_kind
+    report.meta["text_fields"] = kinds
+
+
+def _check_required(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
+    filled = set(ALWAYS_SET) | {m.target for m in cfg.field_map}
+    if cfg.severity_map:
+        filled.add("priority")
+    for f in fields.values():
+        if f.required and not f.has_default and f.id not in filled:
+            report.errors.append(
+                f"required field {f.name!r} ({f.id}) has no mapping and no default: Jira would refuse to create issues"
+            )
+
+
+async def _check_statuses(cfg: IntegrationConfig, jira: JiraPort, project: str, issue_type_id: str, report: CheckReport) -> None:
+    statuses = await jira.statuses(project, issue_type_id)
+    report.meta["statuses"] = [{"id": s.id, "name": s.name, "category": s.category} for s in statuses]
+    known = {s.name.casefold() for s in statuses}
+    sm = cfg.status_map
+    for label, name in (("Triggered", sm.triggered), ("Processing", sm.processing), ("Closed", sm.closed)):
+        if name.casefold() not in known:
+            available = ", ".join(s.name for s in statuses)
+            report.errors.append(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}")

@@ -1,0 +1,147 @@
+"""One reconcile: make the Jira issue hold what the incident's latest snapshot asks for.
+
+Level-triggered (design/SYNC-MODEL.md): it compares the desired state with what was last
+written and makes only the missing writes, recording each one as soon as Jira confirms
+it, so a crash between two calls resumes where it stopped and never writes twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..domain import mapping
+from ..domain.incident import IncidentSnapshot
+from ..domain.integration import IntegrationConfig, JiraPlatform
+from ..jira.port import IssueRef, JiraPort, StatusInfo
+from ..jira.workflow import move_to_status
+from ..store import queue
+
+log = logging.getLogger(__name__)
+
+# Cloud search is eventually consistent: an issue created a moment ago may not be found
+# yet (jira.md, "Writing"). Before re-creating after an unknown outcome, look a few times.
+CLOUD_SEARCH_TRIES = (0.0, 1.0, 2.0)
+
+
+class LeaseLost(Exception):
+    """Another worker owns this incident now (our lease expired): stop without writing."""
+
+
+class CommentSource(Protocol):
+    async def comments(self, incident_id: str) -> list[Any]: ...
+
+
+@dataclass
+class Job:
+    engine: AsyncEngine
+    owner: str
+    row: dict[str, Any]  # the claimed incidents row
+    config: IntegrationConfig
+    meta: dict[str, Any]
+    jira: JiraPort
+    flashduty: CommentSource | None
+
+    @property
+    def row_id(self) -> int:
+        return self.row["id"]
+
+    async def record(self, **values: Any) -> None:
+        if not await queue.record_jira(self.engine, self.row_id, self.owner, **values):
+            raise LeaseLost(f"incident row {self.row_id}: lease lost")
+        self.row.update(values)
+
+
+async def reconcile(job: Job) -> None:
+    snap = IncidentSnapshot.from_json(job.row["snapshot"])
+    if job.row["create_state"] != "created":
+        await ensure_issue(job, snap)
+    desired = mapping.desired_state(job.config, job.meta, snap)
+    issue_id = job.row["jira_issue_id"]
+    if desired.priority_id and desired.priority_id != job.row["jira_priority_id"]:
+        await job.jira.set_priority(issue_id, desired.priority_id)
+        await job.record(jira_priority_id=desired.priority_id)
+    if desired.status and desired.status.casefold() != (job.row["jira_status"] or "").casefold():
+        await move_to_status(job.jira, issue_id, desired.status, statuses=_statuses(job.meta))
+        await job.record(jira_status=desired.status)
+    if job.row["comment_seq"] > job.row["comment_synced_seq"]:
+        await sync_comments(job, snap)
+
+
+async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
+    """Create the issue exactly once, even when an earlier create's answer was lost."""
+    draft = mapping.issue_draft(job.config, job.meta, snap)
+    found: IssueRef | None = None
+    if job.row["create_state"] == "creating" and draft.labels:
+        found = await _find_by_marker(job, draft.project_key, draft.labels[0])
+    if found is None:
+        # committed before the call: if we die during it, the next attempt looks first
+        await job.record(create_state="creating")
+        found = await job.jira.create_issue(draft)
+        log.info("created %s for incident %s", found.key, snap.incident_id)
+    await job.record(
+        create_state="created",
+        jira_issue_id=found.id,
+        jira_issue_key=found.key,
+        jira_priority_id=draft.priority_id,
+        jira_status=None,  # unknown until looked at; move_to_status reads it
+    )
+
+
+async def _find_by_marker(job: Job, project_key: str, label: str) -> IssueRef | None:
+    tries = CLOUD_SEARCH_TRIES if job.config.jira.platform is JiraPlatform.CLOUD else (0.0,)
+    for delay in tries:
+        if delay:
+            await asyncio.sleep(delay)
+        found = await job.jira.find_issue_by_label(project_key, label)
+        if found is not None:
+            log.info("adopted %s for incident %s after an unknown create outcome", found.key, job.row["incident_id"])
+            return found
+    return None
+
+
+def comment_ref(source_id: str) -> str:
+    return f"flashduty-comment:{source_id}"
+
+
+def comment_markdown(author: str, text: str) -> str:
+    who = author.strip() or "Someone"
+    return f"**{who}** commented in Flashduty:\n\n{text}"
+
+
+async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
+    """Copy Flashduty comments to Jira once each (i_comm carries no text: read the feed)."""
+    if job.flashduty is None:
+        raise CommentsUnavailable("comments cannot be synced: the integration has no Flashduty app key")
+    items = await job.flashduty.comments(snap.incident_id)
+    states = await queue.comment_states(job.engine, job.row_id)
+    on_issue: dict[str, str] | None = None
+    issue_id = job.row["jira_issue_id"]
+    for item in items:
+        state = states.get(item.id)
+        if state == "posted":
+            continue
+        ref = comment_ref(item.id)
+        if state == "posting":  # an earlier POST's answer was lost: did it land?
+            if on_issue is None:
+                on_issue = {c.ref: c.id for c in await job.jira.comments(issue_id) if c.ref}
+            if ref in on_issue:
+                await queue.mark_comment(job.engine, job.row_id, item.id, "posted", on_issue[ref])
+                continue
+        await queue.mark_comment(job.engine, job.row_id, item.id, "posting")
+        posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text), ref)
+        await queue.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
+
+
+class CommentsUnavailable(Exception):
+    """Permanent until a person adds the Flashduty app key."""
+
+
+def _statuses(meta: dict[str, Any]) -> list[StatusInfo] | None:
+    raw = meta.get("statuses")
+    if not raw:
+        return None
+    return [StatusInfo(id=s["id"], name=s["name"], category=s["category"]) for s in raw]

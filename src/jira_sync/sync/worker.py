@@ -1,0 +1,137 @@
+"""The worker: claims due incidents and reconciles them, many at once.
+
+A committed event wakes it at once (an in-process asyncio.Event; on PostgreSQL also
+LISTEN/NOTIFY for `jira-sync worker` processes), and a slow poll is only a safety net.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..crypto import SecretBox
+from ..jira.port import Exchange, JiraError
+from ..settings import Settings
+from ..store import integrations as integration_store
+from ..store import queue
+from .clients import ClientCache
+from .policy import retry_in
+from .reconcile import Job, LeaseLost, reconcile
+
+log = logging.getLogger(__name__)
+
+SAFETY_POLL = 5.0  # seconds; events wake the worker directly, this only catches strays
+
+# the exchange log of the incident being reconciled in this task (one task per incident)
+current_log: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("current_log", default=None)
+
+
+def record_exchange(ex: Exchange) -> None:
+    entries = current_log.get()
+    if entries is not None:
+        entries.append(
+            dict(
+                at=time.time(),
+                method=ex.method,
+                path=ex.path,
+                request_body=ex.request_body,
+                status=ex.status,
+                response_body=ex.response_body,
+                duration_ms=round(ex.duration_ms, 2),
+            )
+        )
+
+
+class Worker:
+    def __init__(self, engine: AsyncEngine, settings: Settings, box: SecretBox, wake: asyncio.Event) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.box = box
+        self.wake = wake
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.clients = ClientCache(settings, record_exchange)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker %s started (concurrency %d)", self.owner, self.settings.worker_concurrency)
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                claimed = await self._claim_some()
+                if claimed:
+                    continue  # look again at once: more may be due
+                await self._sleep_until_due(stop)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.clients.aclose()
+
+    async def _claim_some(self) -> int:
+        room = self.settings.worker_concurrency - len(self._tasks)
+        if room <= 0:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
+        for row in rows:
+            task = asyncio.create_task(self._handle(row), name=f"reconcile-{row['id']}")
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+        return len(rows)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self.wake.set()  # a slot is free
+
+    async def _sleep_until_due(self, stop: asyncio.Event) -> None:
+        due = await queue.next_due(self.engine)
+        timeout = SAFETY_POLL if due is None else min(SAFETY_POLL, max(0.0, due - time.time()))
+        waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def _handle(self, row: dict[str, Any]) -> None:
+        entries: list[dict[str, Any]] = []
+        current_log.set(entries)
+        attempts = row["attempts"]
+        try:
+            job = await self._job(row)
+            await reconcile(job)
+        except LeaseLost as exc:
+            log.warning("%s", exc)
+            return
+        except Exception as exc:  # every failure becomes visible state, never a lost update
+            delay = retry_in(exc, attempts, self.settings.max_attempts)
+            message = describe(exc)
+            if not isinstance(exc, JiraError):
+                log.exception("incident row %s failed: %s", row["id"], message)
+            else:
+                log.info("incident row %s: %s (retry in %s)", row["id"], message, delay)
+            retry_at = None if delay is None else time.time() + delay
+            await queue.fail(self.engine, row["id"], self.owner, message, entries, retry_at=retry_at)
+            return
+        await queue.finish(self.engine, row["id"], self.owner, row["change_seq"], row["comment_seq"], entries)
+
+    async def _job(self, row: dict[str, Any]) -> Job:
+        async with self.engine.connect() as conn:
+            stored_row = await integration_store.get_row(conn, row["integration_id"])
+        if stored_row is None:
+            raise LookupError("the integration was deleted")
+        stored, jira, flashduty = self.clients.get(stored_row, self.box)
+        return Job(self.engine, self.owner, row, stored.config, stored.jira_meta, jira, flashduty)
+
+
+def describe(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    status = getattr(exc, "status", None)
+    return f"{message} (HTTP {status})" if status else message

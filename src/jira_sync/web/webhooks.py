@@ -1,0 +1,44 @@
+"""POST /webhooks/flashduty/{integration_id}: Flashduty's Incident Webhook and Custom Action.
+
+Flashduty signs nothing (flashduty.md §1): the integration's secret comes in the
+`X-Jira-Sync-Secret` header (set it as a custom header in Flashduty), or as `?secret=`
+in the URL for senders that cannot set headers.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ..sync.ingest import ingest
+
+SECRET_HEADER = "X-Jira-Sync-Secret"
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.post(
+    "/webhooks/flashduty/{integration_id}",
+    summary="Receive a Flashduty incident event",
+    responses={200: {"description": "stored (or a duplicate)"}, 400: {}, 401: {}, 413: {}, 415: {}},
+)
+async def flashduty_webhook(integration_id: int, request: Request) -> JSONResponse:
+    runtime = request.app.state.runtime
+    limit = runtime.settings.max_body_bytes
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        return _error(415, "unsupported_media_type", f"Content-Type must be application/json, got {ctype or 'none'!r}")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return _error(413, "too_large", f"body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return _error(413, "too_large", f"body is larger than {limit} bytes")
+    secret = request.headers.get(SECRET_HEADER) or request.query_params.get("secret")
+    result = await ingest(runtime.engine, integration_id, secret, bytes(body), runtime.wake)
+    return JSONResponse(result.body, status_code=result.status)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)

@@ -1,0 +1,141 @@
+"""The queue's guarantees, on SQLite and PostgreSQL: redeliveries are no-ops, the newest
+snapshot wins whatever the arrival order, changes coalesce, and no two workers hold the
+same incident."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+
+from jira_sync.crypto import SecretBox
+from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
+from jira_sync.domain.integration import IntegrationConfig
+from jira_sync.store import integrations as integration_store
+from jira_sync.store import queue
+from jira_sync.store.db import make_engine, migrate
+from jira_sync.store.tables import events, incidents
+
+
+@pytest.fixture
+async def engine(settings):  # type: ignore[no-untyped-def]
+    eng = make_engine(settings.database_url)
+    await migrate(eng)
+    yield eng
+    await eng.dispose()
+
+
+CONFIG = {
+    "name": "ops",
+    "jira": {"platform": "cloud", "url": "https://x.atlassian.net", "username": "a@b.c", "secret": "tok"},
+    "project": "OPS",
+    "issue_type": "10001",
+}
+
+
+@pytest.fixture
+async def integration_id(engine, settings) -> int:  # type: ignore[no-untyped-def]
+    box = SecretBox(settings.secret_key.get_secret_value())
+    async with engine.begin() as conn:
+        return await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, {})
+
+
+def event(event_id: str, t: int, *, incident: str = "inc1", sev: str = "Warning", kind: str = "i_new") -> WebhookEvent:
+    snap = IncidentSnapshot(incident_id=incident, title=f"t{t}", severity=sev, progress="Triggered")
+    return WebhookEvent(event_id=event_id, event_type=kind, event_time=t, incident=snap)
+
+
+async def accept(engine, iid, ev, activate=True):  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        return await queue.accept_event(conn, iid, ev, activate=activate, outcome="queued")
+
+
+async def row(engine, iid, incident="inc1"):  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(sa.select(incidents).where(incidents.c.integration_id == iid, incidents.c.incident_id == incident))
+        ).mappings().one()
+
+
+async def test_redelivery_is_a_noop(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    first = await accept(engine, integration_id, event("e1", 1000))
+    again = await accept(engine, integration_id, event("e1", 1000, sev="Critical"))
+    assert not first.duplicate and first.queued
+    assert again.duplicate and not again.queued
+    r = await row(engine, integration_id)
+    assert r["change_seq"] == 1 and r["severity"] == "Warning"
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(events)) == 1
+
+
+async def test_newest_snapshot_wins_out_of_order(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    await accept(engine, integration_id, event("e2", 2000, sev="Critical"))
+    await accept(engine, integration_id, event("e1", 1000, sev="Info"))  # older, arrives later
+    r = await row(engine, integration_id)
+    assert r["severity"] == "Critical" and r["snapshot_time"] == 2000
+    assert r["snapshot"]["severity"] == "Critical"
+    assert r["change_seq"] == 2
+
+
+async def test_not_activated_is_stored_not_queued(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    res = await accept(engine, integration_id, event("e1", 1000), activate=False)
+    assert not res.queued
+    assert (await row(engine, integration_id))["state"] == "idle"
+    res = await accept(engine, integration_id, event("e2", 2000), activate=True)
+    assert res.queued
+    # once activated, stays activated even if a later event would not match
+    await accept(engine, integration_id, event("e3", 3000), activate=False)
+    r = await row(engine, integration_id)
+    assert r["activated"] and r["state"] == "pending"
+
+
+async def test_changes_during_work_coalesce_and_keep_it_pending(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    await accept(engine, integration_id, event("e1", 1000))
+    [claimed] = await queue.claim(engine, "w1", 10, 60)
+    for i in range(10):  # ten changes while the worker is busy
+        await accept(engine, integration_id, event(f"x{i}", 2000 + i))
+    await queue.finish(engine, claimed["id"], "w1", claimed["change_seq"], claimed["comment_seq"], [])
+    r = await row(engine, integration_id)
+    assert r["state"] == "pending" and r["synced_seq"] == 1 and r["change_seq"] == 11
+    [again] = await queue.claim(engine, "w1", 10, 60)  # one more reconcile covers all ten
+    await queue.finish(engine, again["id"], "w1", again["change_seq"], again["comment_seq"], [])
+    assert (await row(engine, integration_id))["state"] == "idle"
+    assert await queue.claim(engine, "w1", 10, 60) == []
+
+
+async def test_claims_are_exclusive_under_concurrency(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    for i in range(40):
+        await accept(engine, integration_id, event(f"e{i}", 1000, incident=f"inc{i}"))
+    results = await asyncio.gather(*(queue.claim(engine, f"w{n}", 7, 60) for n in range(8)))
+    ids = [r["id"] for batch in results for r in batch]
+    assert len(ids) == 40 and len(set(ids)) == 40
+
+
+async def test_lease_expiry_hands_the_incident_to_another_worker(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    await accept(engine, integration_id, event("e1", 1000))
+    [mine] = await queue.claim(engine, "dead-worker", 10, 0.05)
+    assert await queue.claim(engine, "w2", 10, 60) == []
+    await asyncio.sleep(0.1)
+    [theirs] = await queue.claim(engine, "w2", 10, 60)
+    assert theirs["id"] == mine["id"]
+    # the dead worker's late writes are refused
+    assert not await queue.record_jira(engine, mine["id"], "dead-worker", jira_issue_key="X-1")
+
+
+async def test_failures_back_off_then_fail_visibly_and_retry(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    await accept(engine, integration_id, event("e1", 1000))
+    [c] = await queue.claim(engine, "w", 10, 60)
+    await queue.fail(engine, c["id"], "w", "503 from Jira", [], retry_at=10**12)
+    assert await queue.claim(engine, "w", 10, 60) == []  # not due yet
+    r = await row(engine, integration_id)
+    assert r["state"] == "pending" and r["attempts"] == 1 and r["last_error"] == "503 from Jira"
+    async with engine.begin() as conn:
+        await conn.execute(incidents.update().values(due_at=0))
+    [c] = await queue.claim(engine, "w", 10, 60)
+    await queue.fail(engine, c["id"], "w", "Customer is required.", [], retry_at=None)
+    async with engine.connect() as conn:
+        stats = await queue.queue_stats(conn)
+    assert stats["failed"] == 1 and stats["waiting"] == 0 and not stats["all_synced"]
+    async with engine.begin() as conn:
+        assert await queue.retry_failed(conn, integration_id, "inc1") is not None
+    assert len(await queue.claim(engine, "w", 10, 60)) == 1
