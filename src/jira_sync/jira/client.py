@@ -1,0 +1,214 @@
+"""`JiraClient`: the `JiraPort` for Jira Cloud (REST v3, ADF) and Server/DC (REST v2, wiki markup).
+
+Every Cloud/Server difference is decided here (endpoints, body formats, paging shapes);
+HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ..domain.integration import JiraConnection
+from . import client_parse as parse
+from .client_body import comment_body, issue_fields, jql_string
+from .client_http import JiraHttp
+from .port import (
+    Comment,
+    ExchangeHook,
+    FieldMeta,
+    IssueDraft,
+    IssueRef,
+    IssueState,
+    IssueType,
+    JiraPermanentError,
+    Myself,
+    Project,
+    ServerInfo,
+    StatusInfo,
+    Transition,
+)
+from .ratelimit import SiteGate
+from .render import adf_to_text
+
+CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
+COMMENT_PAGE = 100
+PROJECT_PAGE = 50
+SEARCH_LIMIT = 20
+
+
+class JiraClient:
+    def __init__(
+        self,
+        conn: JiraConnection,
+        *,
+        gate: SiteGate | None = None,
+        on_exchange: ExchangeHook | None = None,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = JiraHttp(conn, gate=gate, on_exchange=on_exchange, timeout=timeout, transport=transport)
+        self._cloud = self._http.cloud
+        # Cloud: v3 takes and returns ADF; Server/DC only has v2 (wiki-markup strings).
+        self._api = "/rest/api/3" if self._cloud else "/rest/api/2"
+        self._old_createmeta = False  # Server 7.x-8.3: only the old createmeta exists
+
+    async def __aenter__(self) -> "JiraClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _get(self, path: str, **params: Any) -> Any:
+        return await self._http.request("GET", self._api + path, params=params or None)
+
+    # ------------------------------------------------------------ identity and setup
+    async def server_info(self) -> ServerInfo:
+        # Anonymous and on v2 everywhere: tells Cloud from Server and the version.
+        try:
+            body = await self._http.request("GET", "/rest/api/2/serverInfo")
+        except JiraPermanentError as exc:
+            if exc.status != 404:
+                raise
+            body = None  # a 404 here means the URL is not a Jira (often a missing /jira context path)
+        return parse.server_info(body, self._http.conn.url)
+
+    async def myself(self) -> Myself:
+        return parse.myself(await self._get("/myself"))
+
+    async def projects(self, query: str = "", limit: int = 50) -> list[Project]:
+        if not self._cloud:
+            # Server/DC has no paged project search: the array of visible projects, filtered here.
+            needle = query.casefold()
+            found = [parse.project(p) for p in await self._get("/project")]
+            return [p for p in found if needle in p.key.casefold() or needle in p.name.casefold()][:limit]
+        result: list[Project] = []
+        start = 0
+        while len(result) < limit:
+            asked = min(PROJECT_PAGE, limit - len(result))
+            body = await self._get("/project/search", query=query, startAt=start, maxResults=asked)
+            items = parse.page_items(body)
+            result += [parse.project(p) for p in items]
+            if parse.is_last_page(body, start, len(items), asked):
+                break
+            start += len(items)
+        return result[:limit]
+
+    async def project(self, key_or_id: str) -> Project:
+        return parse.project(await self._get(f"/project/{key_or_id}"))
+
+    async def _paged(self, path: str, wrapper: str) -> list[dict[str, Any]] | None:
+        """All pages of a new-createmeta endpoint; None when it does not exist (Server < 8.4)."""
+        items: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            try:
+                body = await self._get(path, startAt=start, maxResults=CREATEMETA_PAGE)
+            except JiraPermanentError as exc:
+                if exc.status == 404 and not self._cloud and start == 0:
+                    return None
+                raise
+            page = parse.page_items(body, wrapper)
+            items += page
+            if parse.is_last_page(body, start, len(page), CREATEMETA_PAGE):
+                return items
+            start += len(page)
+
+    async def _old_meta(self, project_key: str, issue_type_id: str | None = None) -> dict[str, Any]:
+        """The pre-8.4 createmeta (removed in 9.0): one project with its issue types."""
+        params = {"projectKeys": project_key}
+        if issue_type_id is not None:
+            params |= {"issuetypeIds": issue_type_id, "expand": "projects.issuetypes.fields"}
+        body = await self._http.request("GET", "/rest/api/2/issue/createmeta", params=params)
+        projects = body.get("projects") or []
+        if not projects:
+            raise JiraPermanentError(f"Project {project_key} does not exist or you cannot create issues in it.")
+        self._old_createmeta = True
+        return projects[0]
+
+    async def issue_types(self, project_key: str) -> list[IssueType]:
+        items = None
+        if not self._old_createmeta:
+            items = await self._paged(f"/issue/createmeta/{project_key}/issuetypes", "issueTypes")
+        if items is None:
+            items = (await self._old_meta(project_key)).get("issuetypes") or []
+        return [parse.issue_type(t) for t in items]
+
+    async def create_fields(self, project_key: str, issue_type_id: str) -> list[FieldMeta]:
+        items = None
+        if not self._old_createmeta:
+            items = await self._paged(f"/issue/createmeta/{project_key}/issuetypes/{issue_type_id}", "fields")
+        if items is not None:
+            return [parse.field_meta(f) for f in items]
+        types = (await self._old_meta(project_key, issue_type_id)).get("issuetypes") or []
+        if not types:
+            raise JiraPermanentError(f"Issue type {issue_type_id} cannot be created in project {project_key}.")
+        return [parse.field_meta(f, key) for key, f in (types[0].get("fields") or {}).items()]
+
+    async def statuses(self, project_key: str, issue_type_id: str) -> list[StatusInfo]:
+        for issue_type in await self._get(f"/project/{project_key}/statuses"):
+            if str(issue_type.get("id")) == str(issue_type_id):
+                return [parse.status_info(s) for s in issue_type.get("statuses") or []]
+        raise JiraPermanentError(f"Issue type {issue_type_id} is not used in project {project_key}.")
+
+    async def my_permissions(self, project_key: str, permissions: list[str]) -> dict[str, bool]:
+        body = await self._get("/mypermissions", projectKey=project_key, permissions=",".join(permissions))
+        granted = body.get("permissions") or {}
+        return {p: bool((granted.get(p) or {}).get("havePermission")) for p in permissions}
+
+    # ------------------------------------------------------------ the sync
+    async def create_issue(self, draft: IssueDraft) -> IssueRef:
+        body = {"fields": issue_fields(draft, cloud=self._cloud)}
+        return parse.issue_ref(await self._http.request("POST", f"{self._api}/issue", json_body=body, write=True))
+
+    async def find_issue_by_label(self, project_key: str, label: str) -> IssueRef | None:
+        jql = f"project = {jql_string(project_key)} AND labels = {jql_string(label)}"
+        # Cloud removed POST /search (410); /search/jql pages by token and has no `total`.
+        path = "/search/jql" if self._cloud else "/search"
+        query = {"jql": jql, "maxResults": SEARCH_LIMIT, "fields": ["key"]}
+        body = await self._http.request("POST", self._api + path, json_body=query)
+        issues = [parse.issue_ref(i) for i in body.get("issues") or []]
+        if not issues:
+            return None
+        # Duplicates happen (a lost create answer, HA senders): always pick the oldest, so
+        # every worker converges on the same issue.
+        return min(issues, key=lambda ref: (len(ref.id), ref.id))
+
+    async def get_issue(self, id_or_key: str) -> IssueState:
+        return parse.issue_state(await self._get(f"/issue/{id_or_key}", fields="status,priority"))
+
+    async def set_priority(self, issue_id: str, priority_id: str) -> None:
+        body = {"fields": {"priority": {"id": priority_id}}}
+        await self._http.request("PUT", f"{self._api}/issue/{issue_id}", json_body=body)
+
+    async def transitions(self, issue_id: str) -> list[Transition]:
+        body = await self._get(f"/issue/{issue_id}/transitions", expand="transitions.fields")
+        return [parse.transition(t) for t in body.get("transitions") or []]
+
+    async def transition(self, issue_id: str, transition_id: str, fields: dict[str, Any] | None = None) -> None:
+        body: dict[str, Any] = {"transition": {"id": transition_id}}
+        if fields:
+            body["fields"] = fields
+        await self._http.request("POST", f"{self._api}/issue/{issue_id}/transitions", json_body=body, write=True)
+
+    async def add_comment(self, issue_id: str, markdown: str, ref: str) -> Comment:
+        body = comment_body(markdown, ref, cloud=self._cloud)
+        answer = await self._http.request("POST", f"{self._api}/issue/{issue_id}/comment", json_body=body, write=True)
+        made = parse.comment(answer, adf_to_text)
+        return Comment(id=made.id, text=made.text, ref=ref)
+
+    async def comments(self, issue_id: str) -> list[Comment]:
+        result: list[Comment] = []
+        start = 0
+        while True:
+            # expand=properties returns each comment's entity properties, which carry our ref.
+            body = await self._get(f"/issue/{issue_id}/comment", startAt=start, maxResults=COMMENT_PAGE,
+                                   expand="properties")
+            page = parse.page_items(body, "comments")
+            result += [parse.comment(c, adf_to_text) for c in page]
+            if parse.is_last_page(body, start, len(page), COMMENT_PAGE):
+                return result
+            start += len(page)

@@ -1,0 +1,183 @@
+"""One pooled HTTP session to one Jira site: auth, TLS, the site gate, error mapping, exchanges.
+
+`JiraClient` builds on `JiraHttp.request()`; nothing above this layer sees httpx.
+"""
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import logging
+import re
+import ssl
+import time
+from typing import Any
+
+import certifi
+import httpx
+
+from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
+from .client_errors import Site, error_for_response, error_for_transport
+from .port import Exchange, ExchangeHook, JiraConnectError, JiraError
+from .ratelimit import SiteGate, gate_for
+
+log = logging.getLogger(__name__)
+
+RECORD_LIMIT = 4096  # characters of a body kept in an Exchange
+REDACTED = "<secret>"
+_SECRET_KEY = re.compile(r"(?i)pass(word|wd)?$|secret|authori[sz]ation|api[_-]?token|access[_-]?token|^token$|cookie")
+
+
+def tls_verify(conn: JiraConnection) -> ssl.SSLContext | bool:
+    """TLS on by default; `ca_bundle` adds a private CA to the public ones (not instead of them)."""
+    if not conn.verify_tls:
+        return False
+    ctx = ssl.create_default_context(cafile=certifi.where())
+    if conn.ca_bundle:
+        ctx.load_verify_locations(cadata=conn.ca_bundle)
+    return ctx
+
+
+def auth_header(conn: JiraConnection) -> str:
+    secret = conn.secret.get_secret_value()
+    if conn.auth is JiraAuthKind.PAT:
+        # Data Center 8.14+: a PAT is a bearer token, not a Basic password.
+        return f"Bearer {secret}"
+    raw = f"{conn.username}:{secret}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+class Redactor:
+    """Removes the credential - and anything keyed like a secret - from what we record."""
+
+    def __init__(self, conn: JiraConnection, header: str) -> None:
+        secret = conn.secret.get_secret_value()
+        self._needles = [n for n in (secret, header.split(" ", 1)[-1]) if len(n) >= 4]
+
+    def text(self, value: str) -> str:
+        for needle in self._needles:
+            value = value.replace(needle, REDACTED)
+        return value
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: REDACTED if _SECRET_KEY.search(str(k)) else self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+
+def for_record(value: Any, limit: int = RECORD_LIMIT) -> Any:
+    """Parsed JSON when small; otherwise its text cut to `limit` characters."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= limit:
+        return value
+    return text[:limit] + f"... [{len(text) - limit} more characters]"
+
+
+def _parse_body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    if "json" in response.headers.get("content-type", "").lower() or response.content[:1] in (b"{", b"["):
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return response.text
+
+
+class JiraHttp:
+    def __init__(
+        self,
+        conn: JiraConnection,
+        *,
+        gate: SiteGate | None,
+        on_exchange: ExchangeHook | None,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.conn = conn
+        self.cloud = conn.platform is JiraPlatform.CLOUD
+        self.site = Site(conn.url, self.cloud, conn.auth is JiraAuthKind.PAT, conn.username)
+        self.gate = gate or gate_for(conn.url)
+        self._hook = on_exchange
+        header = auth_header(conn)
+        self._redact = Redactor(conn, header)
+        self._config_error: JiraError | None = None
+        try:
+            verify: ssl.SSLContext | bool = tls_verify(conn)
+        except (ssl.SSLError, ValueError) as exc:
+            # A broken CA bundle is reported by the first call (the connection check), not
+            # at construction, so wiring never fails on one bad integration.
+            verify = True
+            self._config_error = JiraConnectError(f"The CA bundle is not valid PEM: {exc}", reason="tls")
+        self._client = httpx.AsyncClient(
+            base_url=conn.url,
+            headers={"Authorization": header, "Accept": "application/json", "User-Agent": "jira-sync"},
+            timeout=httpx.Timeout(timeout),
+            verify=verify,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=max(self.gate.limit, 8), keepalive_expiry=30),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+        write: bool = False,
+    ) -> Any:
+        """Send one request; return the parsed body of a 2xx, else raise the mapped JiraError.
+
+        `write` marks a non-idempotent POST whose outcome is unknown if the answer is lost.
+        """
+        if self._config_error:
+            raise self._config_error
+        request = self._client.build_request(method, path, params=params, json=json_body)
+        shown_path = request.url.raw_path.decode("ascii", "replace")
+        started = time.perf_counter()
+        response: httpx.Response | None = None
+        body: Any = None
+        try:
+            async with self.gate.slot():
+                response = await self._client.send(request)
+                body = _parse_body(response)
+        except httpx.HTTPError as exc:
+            await self._record(method, shown_path, json_body, None, str(exc), started)
+            raise error_for_transport(exc, site=self.site, method=method, path=shown_path, write=write) from exc
+        await self._record(method, shown_path, json_body, response.status_code, body, started)
+        error = error_for_response(response.status_code, response.headers, body, site=self.site,
+                                   method=method, path=shown_path, write=write)
+        if error is not None:
+            if error.retry_after:
+                self.gate.note_retry_after(error.retry_after)
+            raise error
+        if body is not None and not isinstance(body, (dict, list)):
+            raise JiraConnectError(
+                f"{self.conn.url} answered {method} {shown_path} with a non-JSON page "
+                f"({response.headers.get('content-type', 'no content type')}): is this the Jira base URL, "
+                "or is a login proxy in the way?", reason="not_jira", status=response.status_code)
+        return body
+
+    async def _record(self, method: str, path: str, sent: Any, status: int | None, got: Any, started: float) -> None:
+        if self._hook is None:
+            return
+        exchange = Exchange(
+            method=method,
+            path=self._redact.text(path),
+            request_body=for_record(self._redact.value(sent)),
+            status=status,
+            response_body=for_record(self._redact.value(got)),
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        try:
+            result = self._hook(exchange)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # the history is a record, never a reason to fail the Jira call
+            log.exception("on_exchange hook failed for %s %s", method, path)
