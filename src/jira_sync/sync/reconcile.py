@@ -115,7 +115,10 @@ def comment_markdown(author: str, text: str) -> str:
 async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
     """Copy Flashduty comments to Jira once each (i_comm carries no text: read the feed)."""
     if job.flashduty is None:
-        raise CommentsUnavailable("comments cannot be synced: the integration has no Flashduty app key")
+        # saving the integration warned about this; failing the incident would also
+        # hold back its priority and status updates, so the comments are skipped
+        log.warning("incident %s: comment not synced: the integration has no Flashduty app key", snap.incident_id)
+        return
     items = await job.flashduty.comments(snap.incident_id)
     states = await queue.comment_states(job.engine, job.row_id)
     on_issue: dict[str, str] | None = None
@@ -134,10 +137,6 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
         await queue.mark_comment(job.engine, job.row_id, item.id, "posting")
         posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text), ref)
         await queue.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
-
-
-class CommentsUnavailable(Exception):
-    """Permanent until a person adds the Flashduty app key."""
 
 
 def _statuses(meta: dict[str, Any]) -> list[StatusInfo] | None:

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..crypto import SecretBox
 from ..jira.port import Exchange, JiraError
+from ..jira.ratelimit import retry_delay
 from ..settings import Settings
 from ..store import integrations as integration_store
 from ..store import queue
 from .clients import ClientCache
-from .policy import retry_in
 from .reconcile import Job, LeaseLost, reconcile
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Worker:
             log.warning("%s", exc)
             return
         except Exception as exc:  # every failure becomes visible state, never a lost update
-            delay = retry_in(exc, attempts, self.settings.max_attempts)
+            delay = retry_delay(exc, attempts + 1, max_attempts=self.settings.max_attempts)
             message = describe(exc)
             if not isinstance(exc, JiraError):
                 log.exception("incident row %s failed: %s", row["id"], message)

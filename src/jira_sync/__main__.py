@@ -1,0 +1,3 @@
+from jira_sync.cli import main
+
+main()
