@@ -1,0 +1,87 @@
+"""The worker process is killed after Jira created the issue and before we recorded it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from support import ADMIN_TOKEN
+from jira_sync.devtools.fake_flashduty import FakeFlashduty, WebhookSender
+from jira_sync.devtools.fake_jira import FakeJira, FakeJiraServer
+from e2e.conftest import wait_until
+
+
+def _serve(settings, port: int) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    env = dict(
+        os.environ,
+        JIRA_SYNC_DATABASE_URL=settings.database_url,
+        JIRA_SYNC_SECRET_KEY=settings.secret_key.get_secret_value(),
+        JIRA_SYNC_ADMIN_TOKEN=ADMIN_TOKEN,
+        JIRA_SYNC_PORT=str(port),
+        JIRA_SYNC_LEASE_SECONDS="3",
+        JIRA_SYNC_JIRA_TIMEOUT="30",
+    )
+    proc = subprocess.Popen([sys.executable, "-m", "jira_sync", "serve"], env=env, cwd=os.path.dirname(__file__))
+    wait_until(lambda: _up(port), timeout=30, what="service start")
+    return proc
+
+
+def _up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_killed_between_create_and_record_makes_one_issue(settings) -> None:  # type: ignore[no-untyped-def]
+    jira = FakeJira("cloud")
+    with FakeJiraServer(jira) as jira_server:
+        port = _free_port()
+        proc = _serve(settings, port)
+        try:
+            api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            created = api.post("/api/integrations", json={
+                "name": "crash", "project": "OPS", "issue_type": "10001",
+                "jira": {"platform": "cloud", "url": jira_server.url, "username": "admin@example.com", "secret": "cloud-token"},
+            })
+            assert created.status_code == 201, created.text
+            hook = created.json()["webhook"]
+            # Jira creates the issue but holds its answer: the process dies before recording it
+            jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="lost_response", times=1, delay=60)
+            fd = FakeFlashduty()
+            new = fd.open_incident()
+            incident_id = new["incident"]["incident_id"]
+            with WebhookSender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
+                assert sender.send(new) == 200
+            wait_until(lambda: jira.issues_with_label(f"flashduty-{incident_id}"), what="the create to land in Jira")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        proc = _serve(settings, port)  # a new process picks the incident up after the lease ends
+        try:
+            api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            detail = wait_until(
+                lambda: (d := api.get(f"/api/integrations/1/incidents/{incident_id}").json())["jira"]["key"] and d,
+                timeout=30, what="the issue to be adopted",
+            )
+            time.sleep(0.5)
+            assert len(jira.issues_with_label(f"flashduty-{incident_id}")) == 1
+            assert detail["jira"]["key"] == jira.issues_with_label(f"flashduty-{incident_id}")[0].key
+            assert jira.count_requests("POST", r"/rest/api/\d/issue$") == 1
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)

@@ -1,0 +1,111 @@
+"""Failures are visible and retryable, and never cost a duplicate or a lost update."""
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from e2e.conftest import Stack, wait_until
+
+
+def test_webhook_rejects_bad_requests_and_stores_nothing(cloud: Stack) -> None:
+    integration_id, hook = cloud.integration()
+    url = hook.url
+    good = cloud.flashduty.open_incident()
+    secret_header = {"X-Jira-Sync-Secret": hook.headers["X-Jira-Sync-Secret"]}
+    cases = [
+        (401, {}, json.dumps(good)),  # no secret
+        (401, {"X-Jira-Sync-Secret": "wrong"}, json.dumps(good)),
+        (400, secret_header, "{not json"),
+        (400, secret_header, json.dumps({"event_type": "i_new", "incident": {"title": "no id"}})),
+        (400, secret_header, "[1, 2]"),
+        (413, secret_header, json.dumps({**good, "pad": "x" * 1_100_000})),
+    ]
+    for status, headers, body in cases:
+        r = httpx.post(url, content=body, headers={"Content-Type": "application/json", **headers})
+        assert r.status_code == status, (status, r.text)
+        assert r.json()["message"]
+    r = httpx.post(url, content=json.dumps(good), headers={"Content-Type": "text/plain", **secret_header})
+    assert r.status_code == 415
+    other = url.rsplit("/", 1)[0] + "/999"  # an integration that does not exist
+    r = httpx.post(other, content=json.dumps(good), headers={"Content-Type": "application/json", **secret_header})
+    assert r.status_code == 401
+    listed = cloud.api.get(f"/api/integrations/{integration_id}/incidents").json()
+    assert listed["items"] == []
+    # the secret in the URL works too, for senders that cannot set headers
+    r = httpx.post(f"{url}?secret={secret_header['X-Jira-Sync-Secret']}", json=good)
+    assert r.status_code == 200
+
+
+def test_unknown_fields_and_event_types_are_accepted(cloud: Stack) -> None:
+    _, hook = cloud.integration()
+    new = cloud.flashduty.open_incident()
+    new["from_the_future"] = {"x": 1}
+    new["incident"]["new_field"] = [1, 2]
+    cloud.send(hook, new)
+    weird = dict(new, event_id="ffff0000", event_type="i_teleported")
+    cloud.send(hook, weird)
+    cloud.synced()
+    cloud.issue_for(new["incident"]["incident_id"])
+
+
+def test_required_field_without_mapping_fails_clearly_with_no_issue(cloud: Stack) -> None:
+    refused = cloud.api.post("/api/integrations", json=cloud.config(project="REQ"))
+    assert refused.status_code == 422
+    assert "Customer" in json.dumps(refused.json())  # named, before anything is created
+    integration_id, hook = cloud.integration(check=False, project="REQ")  # saved anyway: the sync must fail clearly
+    new = cloud.flashduty.open_incident()
+    incident_id = new["incident"]["incident_id"]
+    cloud.send(hook, new)
+    detail = wait_until(
+        lambda: (d := cloud.api.incident(integration_id, incident_id))["state"] == "failed" and d, what="failed state"
+    )
+    assert "Customer" in detail["last_error"], detail["last_error"]
+    assert not cloud.jira.issues
+    assert cloud.api.get("/api/queue").json()["failed"] == 1
+    # a person fixes the mapping, then retries from the API
+    fix = {"field_map": [{"source": "label", "name": "service", "target": "customfield_10060"}]}
+    assert cloud.api.put(f"/api/integrations/{integration_id}", json=fix).status_code == 200
+    assert cloud.api.post(f"/api/integrations/{integration_id}/incidents/{incident_id}/retry").status_code == 200
+    cloud.synced()
+    assert cloud.issue_for(incident_id).fields["customfield_10060"] == "checkout"
+
+
+def test_lost_create_answer_adopts_the_issue_instead_of_duplicating(cloud: Stack) -> None:
+    _, hook = cloud.integration()
+    cloud.jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="lost_response", times=1)
+    new = cloud.flashduty.open_incident()
+    cloud.send(hook, new)
+    cloud.synced(timeout=30)
+    issue = cloud.issue_for(new["incident"]["incident_id"])  # exactly one
+    assert cloud.jira.count_requests("POST", r"/rest/api/\d/issue$") == 1
+
+
+def test_429_storm_is_waited_out_for_the_whole_site(cloud: Stack) -> None:
+    _, hook = cloud.integration()
+    cloud.jira.faults.add(method=None, path=r"/rest/api/", kind="429", times=4, retry_after=1)
+    started = time.time()
+    payloads = [cloud.flashduty.open_incident() for _ in range(5)]
+    for p in payloads:
+        cloud.send(hook, p)
+    cloud.synced(timeout=60)
+    for p in payloads:
+        cloud.issue_for(p["incident"]["incident_id"])
+    assert time.time() - started >= 1.0  # Retry-After was honoured, not hammered
+    assert cloud.jira.count_requests("POST", r"/rest/api/\d/issue$") >= 5
+
+
+def test_ten_changes_while_jira_is_down_become_one_update(cloud: Stack) -> None:
+    integration_id, hook = cloud.integration()
+    new = cloud.flashduty.open_incident(incident_severity="Critical")
+    incident_id = new["incident"]["incident_id"]
+    cloud.send(hook, new)
+    cloud.synced()
+    before = cloud.jira.count_requests("PUT", None)
+    cloud.jira.faults.add(method=None, path=r"/rest/api/", kind="503", times=1, retry_after=1)
+    for sev in ["Warning", "Info", "Critical", "Info", "Warning"] * 2:
+        cloud.send(hook, cloud.flashduty.set_severity(incident_id, sev))
+    cloud.synced(timeout=30)
+    assert cloud.issue_for(incident_id).fields["priority"]["id"] == "3"
+    assert cloud.jira.count_requests("PUT", None) - before <= 2  # not ten

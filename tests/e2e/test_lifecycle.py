@@ -1,0 +1,120 @@
+"""The seed's mapping tables, end to end through the real webhook endpoint."""
+from __future__ import annotations
+
+import json
+
+from e2e.conftest import Stack
+
+
+def _text(value) -> str:  # type: ignore[no-untyped-def]
+    """Jira field text whatever its format (wiki string, or ADF on Cloud v3)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def test_incident_lifecycle_follows_the_seed(stack: Stack) -> None:
+    iid_, hook = stack.integration()
+    new = stack.flashduty.open_incident(
+        title="Disk full on db-01\nsecond line", description="Volume **/var** is at *99%*", incident_severity="Critical"
+    )
+    incident_id = new["incident"]["incident_id"]
+    stack.send(hook, new)
+    stack.synced()
+    issue = stack.issue_for(incident_id)
+    f = issue.fields
+    # Field mapping: Summary <- Title (one line), Description <- Description + link, Priority <- Severity
+    assert f["summary"] == "Disk full on db-01 second line"
+    desc = _text(f["description"])
+    assert "99%" in desc and new["incident"]["detail_url"] in desc
+    assert f["priority"]["id"] == "1"  # Critical -> Highest
+    assert issue.status_name == "To Do"  # Triggered -> To Do
+
+    stack.send(hook, stack.flashduty.set_severity(incident_id, "Warning"))
+    stack.synced()
+    assert stack.issue_for(incident_id).fields["priority"]["id"] == "3"  # Warning -> Medium
+
+    stack.send(hook, stack.flashduty.ack(incident_id))  # Processing -> In Progress
+    stack.synced()
+    assert stack.issue_for(incident_id).status_name == "In Progress"
+
+    stack.send(hook, stack.flashduty.add_comment(incident_id, "Rebooting the replica", author="Bob"))
+    stack.synced()
+    comments = stack.issue_for(incident_id).comments
+    assert len(comments) == 1
+    assert "Rebooting the replica" in _text(comments[0].body) and "Bob" in _text(comments[0].body)
+
+    # Title, description and label changes are not propagated
+    stack.send(hook, stack.flashduty.change_title(incident_id, "Renamed"))
+    stack.send(hook, stack.flashduty.change_description(incident_id, "changed"))
+    stack.send(hook, stack.flashduty.set_labels(incident_id, {"host": "db-02"}))
+    stack.send(hook, stack.flashduty.resolve(incident_id))  # Closed -> Done
+    stack.synced()
+    issue = stack.issue_for(incident_id)
+    assert issue.status_name == "Done"
+    assert issue.fields["summary"] == "Disk full on db-01 second line"
+    assert "99%" in _text(issue.fields["description"])
+    assert len(issue.comments) == 1  # the comment went once, whatever else happened
+
+    detail = stack.api.incident(iid_, incident_id)
+    assert detail["jira"]["key"] == issue.key
+    assert detail["jira"]["browse_url"] == f"{stack.jira_url}/browse/{issue.key}"
+    assert detail["state"] == "idle" and detail["history"], detail
+    assert all("cloud-token" not in json.dumps(h) and "secret" != h.get("request_body") for h in detail["history"])
+
+
+def test_custom_fields_map_to_text_fields(stack: Stack) -> None:
+    _, hook = stack.integration(
+        field_map=[
+            {"source": "label", "name": "host", "target": "customfield_10050"},
+            {"source": "labels", "target": "customfield_10051"},
+        ]
+    )
+    new = stack.flashduty.open_incident(labels={"host": "web-07", "service": "checkout"})
+    stack.send(hook, new)
+    stack.synced()
+    f = stack.issue_for(new["incident"]["incident_id"]).fields
+    assert f["customfield_10050"] == "web-07"
+    assert "service=checkout" in _text(f["customfield_10051"]) and "host=web-07" in _text(f["customfield_10051"])
+
+
+def test_incident_id_and_link_map_to_text_fields(cloud: Stack) -> None:
+    _, hook = cloud.integration(
+        field_map=[
+            {"source": "incident_id", "target": "customfield_10050"},
+            {"source": "incident_link", "target": "customfield_10051"},
+        ]
+    )
+    new = cloud.flashduty.open_incident()
+    cloud.send(hook, new)
+    cloud.synced()
+    inc = new["incident"]
+    f = cloud.issue_for(inc["incident_id"]).fields
+    assert f["customfield_10050"] == inc["incident_id"]
+    assert inc["detail_url"] in _text(f["customfield_10051"])
+
+
+def test_duplicate_deliveries_make_one_issue(cloud: Stack) -> None:
+    import concurrent.futures
+
+    _, hook = cloud.integration()
+    new = cloud.flashduty.open_incident()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(hook.send, [new] * 16))
+    assert statuses == [200] * 16
+    cloud.synced()
+    cloud.issue_for(new["incident"]["incident_id"])  # exactly one
+    assert cloud.jira.count_requests("POST", r"/rest/api/\d/issue$") == 1
+
+
+def test_out_of_order_events_end_in_the_latest_state(cloud: Stack) -> None:
+    _, hook = cloud.integration()
+    fd = cloud.flashduty
+    new = fd.open_incident(incident_severity="Critical")
+    incident_id = new["incident"]["incident_id"]
+    sev = fd.set_severity(incident_id, "Info")
+    closed = fd.resolve(incident_id)
+    for payload in (closed, new, sev):  # the newest first
+        cloud.send(hook, payload)
+    cloud.synced()
+    issue = cloud.issue_for(incident_id)
+    assert issue.status_name == "Done"
+    assert issue.fields["priority"]["id"] == "4"  # Info -> Low, from the newest snapshot
