@@ -118,3 +118,48 @@ def test_out_of_order_events_end_in_the_latest_state(cloud: Stack) -> None:
     issue = cloud.issue_for(incident_id)
     assert issue.status_name == "Done"
     assert issue.fields["priority"]["id"] == "4"  # Info -> Low, from the newest snapshot
+
+
+def test_steady_state_costs_one_jira_request_per_change(cloud: Stack) -> None:
+    """Once the workflow has been seen, each change is exactly one Jira request."""
+    _, hook = cloud.integration()
+    fd = cloud.flashduty
+
+    def lifecycle() -> list[int]:
+        costs = []
+        new = fd.open_incident(incident_severity="Critical")
+        incident_id = new["incident"]["incident_id"]
+        steps = [
+            lambda: new,
+            lambda: fd.set_severity(incident_id, "Warning"),
+            lambda: fd.ack(incident_id),
+            lambda: fd.add_comment(incident_id, "looking", author="Bob"),
+            lambda: fd.resolve(incident_id),
+        ]
+        for step in steps:
+            before = len(cloud.jira.request_log)
+            cloud.send(hook, step())
+            cloud.synced()
+            costs.append(len(cloud.jira.request_log) - before)
+        assert cloud.issue_for(incident_id).status_name == "Done"
+        return costs
+
+    first = lifecycle()  # learns the initial status and the transitions from each status
+    second = lifecycle()
+    assert second == [1, 1, 1, 1, 1], (first, second)
+
+
+def test_issue_moved_by_hand_in_jira_is_still_moved(cloud: Stack) -> None:
+    """Memory of the workflow is only a shortcut: a stale one falls back to asking Jira."""
+    _, hook = cloud.integration(
+        project="FLOW", status_map={"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
+    )
+    fd = cloud.flashduty
+    new = fd.open_incident()
+    incident_id = new["incident"]["incident_id"]
+    cloud.send(hook, new)
+    cloud.synced()
+    cloud.jira.set_status(cloud.issue_for(incident_id).key, "Resolved")  # a person, in Jira
+    cloud.send(hook, fd.ack(incident_id))
+    cloud.synced()
+    assert cloud.issue_for(incident_id).status_name == "In Progress"

@@ -6,6 +6,7 @@ a steady-state change cost one round trip, not a TLS handshake too.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..crypto import SecretBox
@@ -15,30 +16,47 @@ from ..jira.ratelimit import gate_for
 from ..settings import Settings
 from ..sources.flashduty_api import FlashdutyApi
 from ..store.integrations import StoredIntegration, from_row
+from .known_state import WorkflowMemory
+
+
+@dataclass
+class IntegrationClients:
+    """What a reconcile needs of one integration, built once per configuration version."""
+
+    stored: StoredIntegration
+    jira: JiraPort
+    flashduty: FlashdutyApi | None
+    workflow: WorkflowMemory = field(default_factory=WorkflowMemory)
+
+    async def aclose(self) -> None:
+        await self.jira.aclose()
+        if self.flashduty is not None:
+            await self.flashduty.aclose()
 
 
 class ClientCache:
     def __init__(self, settings: Settings, on_exchange: Callable[[Exchange], Any] | None) -> None:
         self.settings = settings
         self.on_exchange = on_exchange
-        self._entries: dict[int, tuple[float, StoredIntegration, JiraPort, FlashdutyApi | None]] = {}
+        self._entries: dict[int, tuple[float, IntegrationClients]] = {}
 
-    def get(self, row: Any, box: SecretBox) -> tuple[StoredIntegration, JiraPort, FlashdutyApi | None]:
+    def get(self, row: Any, box: SecretBox) -> IntegrationClients:
         entry = self._entries.get(row.id)
         if entry is not None and entry[0] == row.updated_at:
-            return entry[1], entry[2], entry[3]
+            return entry[1]
         if entry is not None:  # configuration changed: retire the old clients
-            asyncio.ensure_future(_close(entry[2], entry[3]))
+            asyncio.ensure_future(entry[1].aclose())
         stored = from_row(row, box)
-        jira = make_jira_client(stored, self.settings, self.on_exchange)
-        fd = make_flashduty_client(stored)
-        self._entries[row.id] = (row.updated_at, stored, jira, fd)
-        return stored, jira, fd
+        clients = IntegrationClients(
+            stored, make_jira_client(stored, self.settings, self.on_exchange), make_flashduty_client(stored)
+        )
+        self._entries[row.id] = (row.updated_at, clients)
+        return clients
 
     async def aclose(self) -> None:
         entries, self._entries = list(self._entries.values()), {}
-        for _, _, jira, fd in entries:
-            await _close(jira, fd)
+        for _, clients in entries:
+            await clients.aclose()
 
 
 def make_jira_client(
@@ -59,8 +77,3 @@ def make_flashduty_client(stored: StoredIntegration) -> FlashdutyApi | None:
         return None
     return FlashdutyApi(fd.base_url, fd.app_key.get_secret_value())
 
-
-async def _close(jira: JiraPort, fd: FlashdutyApi | None) -> None:
-    await jira.aclose()
-    if fd is not None:
-        await fd.aclose()

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..domain import mapping
 from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig, JiraPlatform
-from ..jira.port import IssueRef, JiraPort, StatusInfo
+from ..jira.port import IssueRef, JiraPermanentError, JiraPort, StatusInfo
 from ..jira.workflow import move_to_status
 from ..store import queue
+from .known_state import RememberingJira, WorkflowMemory, status_from_row
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Job:
     meta: dict[str, Any]
     jira: JiraPort
     flashduty: CommentSource | None
+    workflow: WorkflowMemory
+    created_now: bool = False  # this reconcile created the issue (so it is in the initial status)
 
     @property
     def row_id(self) -> int:
@@ -65,10 +68,31 @@ async def reconcile(job: Job) -> None:
         await job.jira.set_priority(issue_id, desired.priority_id)
         await job.record(jira_priority_id=desired.priority_id)
     if desired.status and desired.status.casefold() != (job.row["jira_status"] or "").casefold():
-        await move_to_status(job.jira, issue_id, desired.status, statuses=_statuses(job.meta))
-        await job.record(jira_status=desired.status)
+        await move_issue(job, issue_id, desired.status)
     if job.row["comment_seq"] > job.row["comment_synced_seq"]:
         await sync_comments(job, snap)
+
+
+async def move_issue(job: Job, issue_id: str, target: str) -> None:
+    """Move the issue to `target`: from memory first (one request), from Jira if memory was stale."""
+    statuses = _statuses(job.meta)
+    assumed = status_from_row(job.row, job.meta) or (job.workflow.initial_status if job.created_now else None)
+    view = RememberingJira(job.jira, job.workflow, assumed)
+    try:
+        await move_to_status(view, issue_id, target, statuses=statuses)
+    except JiraPermanentError:
+        if assumed is None:
+            raise  # nothing was assumed: this is Jira's real answer
+        # a person may have moved the issue in Jira, or the workflow changed: ask Jira
+        job.workflow.forget()
+        view = RememberingJira(job.jira, job.workflow, None)
+        await move_to_status(view, issue_id, target, statuses=statuses)
+    if job.created_now and view.first_seen is not None:
+        job.workflow.initial_status = view.first_seen  # every new issue of this type starts there
+    values: dict[str, Any] = {"jira_status": target, "jira_status_id": view.known.id if view.known else None}
+    if view.key and view.key != job.row["jira_issue_key"]:
+        values["jira_issue_key"] = view.key  # the project key was renamed: browse URLs follow
+    await job.record(**values)
 
 
 async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
@@ -81,13 +105,15 @@ async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
         # committed before the call: if we die during it, the next attempt looks first
         await job.record(create_state="creating")
         found = await job.jira.create_issue(draft)
+        job.created_now = True
         log.info("created %s for incident %s", found.key, snap.incident_id)
     await job.record(
         create_state="created",
         jira_issue_id=found.id,
         jira_issue_key=found.key,
         jira_priority_id=draft.priority_id,
-        jira_status=None,  # unknown until looked at; move_to_status reads it
+        jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
+        jira_status_id=None,
     )
 
 

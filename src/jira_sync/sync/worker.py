@@ -127,8 +127,8 @@ class Worker:
             stored_row = await integration_store.get_row(conn, row["integration_id"])
         if stored_row is None:
             raise LookupError("the integration was deleted")
-        stored, jira, flashduty = self.clients.get(stored_row, self.box)
-        return Job(self.engine, self.owner, row, stored.config, stored.jira_meta, jira, flashduty)
+        c = self.clients.get(stored_row, self.box)
+        return Job(self.engine, self.owner, row, c.stored.config, c.stored.jira_meta, c.jira, c.flashduty, c.workflow)
 
 
 def describe(exc: BaseException) -> str:

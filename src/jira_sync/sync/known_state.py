@@ -1,0 +1,73 @@
+"""Remembering what Jira told us, so a steady-state change costs one request.
+
+`move_to_status` asks for the issue's status and the transitions available from it.
+Both are predictable once seen: we recorded the status we last moved the issue to, and
+a workflow offers the same transitions from the same status to every issue of an issue
+type. `RememberingJira` answers those two reads from memory and passes everything else
+through. If the memory was wrong (a person moved the issue in Jira, or the workflow was
+edited), Jira refuses the transition and the caller tries once more without memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..jira.port import IssueState, JiraPort, StatusInfo, Transition
+
+
+@dataclass
+class WorkflowMemory:
+    """Per integration (and configuration version): its workflow as seen so far."""
+
+    transitions_from: dict[str, list[Transition]] = field(default_factory=dict)  # status id -> transitions
+    initial_status: StatusInfo | None = None  # where new issues start
+
+    def forget(self) -> None:
+        self.transitions_from.clear()
+        self.initial_status = None
+
+
+class RememberingJira:
+    """A JiraPort view of one issue whose status may already be known."""
+
+    def __init__(self, inner: JiraPort, memory: WorkflowMemory, known: StatusInfo | None) -> None:
+        self._inner = inner
+        self._memory = memory
+        self.known = known
+        self.key: str | None = None  # the issue's current key, when Jira was asked
+        self.first_seen: StatusInfo | None = None  # the status Jira reported, when it was asked
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def get_issue(self, id_or_key: str) -> IssueState:
+        if self.known is not None:
+            k = self.known
+            return IssueState(id_or_key, self.key or "", k.id, k.name, k.category, None)
+        state = await self._inner.get_issue(id_or_key)
+        self.known = self.first_seen = StatusInfo(state.status_id, state.status_name, state.status_category)
+        self.key = state.key
+        return state
+
+    async def transitions(self, issue_id: str) -> list[Transition]:
+        here = self.known.id if self.known else None
+        if here is not None and here in self._memory.transitions_from:
+            return self._memory.transitions_from[here]
+        options = await self._inner.transitions(issue_id)
+        if here is not None:
+            self._memory.transitions_from[here] = options
+        return options
+
+    async def transition(self, issue_id: str, transition_id: str, fields: dict[str, Any] | None = None) -> None:
+        options = self._memory.transitions_from.get(self.known.id, []) if self.known else []
+        await self._inner.transition(issue_id, transition_id, fields)
+        step = next((t for t in options if t.id == transition_id), None)
+        self.known = StatusInfo(step.to_status_id, step.to_status_name, step.to_status_category) if step else None
+
+
+def status_from_row(row: dict[str, Any], meta: dict[str, Any]) -> StatusInfo | None:
+    """The status we last left the issue in, with its category from the cached workflow."""
+    if not row.get("jira_status_id") or not row.get("jira_status"):
+        return None
+    category = next((s["category"] for s in meta.get("statuses") or [] if s["id"] == row["jira_status_id"]), "indeterminate")
+    return StatusInfo(row["jira_status_id"], row["jira_status"], category)
