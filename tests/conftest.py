@@ -7,7 +7,7 @@ from jira_sync.crypto import generate_key
 from jira_sync.settings import Settings
 from support.databases import postgres_url
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+from support import ADMIN_TOKEN
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
