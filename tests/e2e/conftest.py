@@ -75,7 +75,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
         time.sleep(0.02)
 
 
-def make_stack(settings: Settings, flavour: str, **jira_kw: Any):  # type: ignore[no-untyped-def]
+def make_stack(settings: Settings, flavour: str, *, run_worker: bool = True, **jira_kw: Any):  # type: ignore[no-untyped-def]
     jira = FakeJira(flavour, **jira_kw)
     jira_server = FakeJiraServer(jira)
     jira_url = jira_server.start()
@@ -83,7 +83,7 @@ def make_stack(settings: Settings, flavour: str, **jira_kw: Any):  # type: ignor
     fd_server = FakeFlashdutyServer(fd)
     fd_url = fd_server.start()
     settings.jira_timeout = 2.0
-    service = ServiceThread(settings).start()
+    service = ServiceThread(settings, run_worker=run_worker).start()
     stack = Stack(jira, jira_url, fd, fd_url, service, Api(service.url, ADMIN_TOKEN), flavour)
 
     def stop() -> None:

@@ -109,3 +109,27 @@ def test_ten_changes_while_jira_is_down_become_one_update(cloud: Stack) -> None:
     cloud.synced(timeout=30)
     assert cloud.issue_for(incident_id).fields["priority"]["id"] == "3"
     assert cloud.jira.count_requests("PUT", None) - before <= 2  # not ten
+
+
+def test_invalid_configuration_is_refused_without_echoing_secrets(cloud: Stack) -> None:
+    cfg = cloud.config(trigger="sometimes")
+    cfg["jira"]["secret"] = "s3cr3t-token-Xy"
+    r = cloud.api.post("/api/integrations", json=cfg)
+    assert r.status_code == 422 and "trigger" in r.text
+    assert "s3cr3t-token-Xy" not in r.text
+    bad_conditions = cloud.config(conditions=[[{"key": "labels.x", "oper": "IN", "vals": ["/(unclosed/"]}]])
+    r = cloud.api.post("/api/integrations", json=bad_conditions)
+    assert r.status_code == 422 and "invalid regular expression" in r.text, r.text
+    created = cloud.api.create_integration(cloud.config())
+    r = cloud.api.put(f"/api/integrations/{created['id']}", json={"jira": {"url": "ftp://nope", "secret": "s3cr3t-token-Xy"}})
+    assert r.status_code == 422 and "s3cr3t-token-Xy" not in r.text
+    assert cloud.api.get(f"/api/integrations/{created['id']}").json()["config"]["jira"]["url"] == cloud.jira_url
+    assert cloud.api.get("/api/integrations/999").status_code == 404
+    assert cloud.api.post("/api/integrations", json=cloud.config(name=created["name"])).status_code == 409
+
+
+def test_api_requires_the_admin_token(cloud: Stack) -> None:
+    assert httpx.get(f"{cloud.service.url}/api/integrations").status_code == 401
+    wrong = httpx.get(f"{cloud.service.url}/api/integrations", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert httpx.get(f"{cloud.service.url}/healthz").json()["status"] == "ok"

@@ -163,3 +163,33 @@ def test_issue_moved_by_hand_in_jira_is_still_moved(cloud: Stack) -> None:
     cloud.send(hook, fd.ack(incident_id))
     cloud.synced()
     assert cloud.issue_for(incident_id).status_name == "In Progress"
+
+
+def test_documented_example_verbatim(cloud: Stack) -> None:
+    from jira_sync.devtools.fake_flashduty import DOCUMENTED_EXAMPLE
+
+    _, hook = cloud.integration()
+    assert hook.send(DOCUMENTED_EXAMPLE) == 200
+    cloud.synced()
+    issue = cloud.issue_for("64b1352e376e32c85c56e25b")
+    assert issue.fields["summary"] == "ysy028" and issue.fields["priority"]["id"] == "1"
+    assert "http://10.206.0.17:8567/incident/detail/64b1352e376e32c85c56e25b" in _text(issue.fields["description"])
+
+
+def test_comments_land_once_each_even_when_an_answer_is_lost(cloud: Stack) -> None:
+    _, hook = cloud.integration()
+    fd = cloud.flashduty
+    new = fd.open_incident()
+    incident_id = new["incident"]["incident_id"]
+    cloud.send(hook, new)
+    first = fd.add_comment(incident_id, "first look: disk", author="Alice")
+    cloud.send(hook, first)
+    cloud.send(hook, first)  # redelivered
+    cloud.synced()
+    cloud.jira.faults.add(method="POST", path=r"/comment$", kind="lost_response", times=1)
+    cloud.send(hook, fd.add_comment(incident_id, "second: freed 20 GB", author="Bob"))
+    cloud.synced(timeout=30)
+    texts = [_text(c.body) for c in cloud.issue_for(incident_id).comments]
+    assert len(texts) == 2, texts
+    assert "first look: disk" in texts[0] and "Alice" in texts[0]
+    assert "second: freed 20 GB" in texts[1] and "Bob" in texts[1]

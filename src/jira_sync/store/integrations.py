@@ -71,31 +71,24 @@ async def insert(
     return int(res.inserted_primary_key[0])
 
 
-async def update(conn: AsyncConnection, integration_id: int, cfg: IntegrationConfig, box: SecretBox, meta: dict) -> bool:
+async def _update(conn: AsyncConnection, integration_id: int, **values: Any) -> bool:
+    """Change a row; every change moves updated_at, which retires cached clients and triggers."""
     res = await conn.execute(
-        integrations.update()
-        .where(integrations.c.id == integration_id)
-        .values(**_row_values(cfg, box), jira_meta=meta, updated_at=time.time())
+        integrations.update().where(integrations.c.id == integration_id).values(updated_at=time.time(), **values)
     )
     return res.rowcount == 1
+
+
+async def update(conn: AsyncConnection, integration_id: int, cfg: IntegrationConfig, box: SecretBox, meta: dict) -> bool:
+    return await _update(conn, integration_id, **_row_values(cfg, box), jira_meta=meta)
 
 
 async def set_enabled(conn: AsyncConnection, integration_id: int, enabled: bool) -> bool:
-    res = await conn.execute(
-        integrations.update()
-        .where(integrations.c.id == integration_id)
-        .values(enabled=enabled, updated_at=time.time())
-    )
-    return res.rowcount == 1
+    return await _update(conn, integration_id, enabled=enabled)
 
 
 async def set_webhook_hash(conn: AsyncConnection, integration_id: int, webhook_hash: str) -> bool:
-    res = await conn.execute(
-        integrations.update()
-        .where(integrations.c.id == integration_id)
-        .values(webhook_secret_hash=webhook_hash, updated_at=time.time())
-    )
-    return res.rowcount == 1
+    return await _update(conn, integration_id, webhook_secret_hash=webhook_hash)
 
 
 async def delete(conn: AsyncConnection, integration_id: int) -> bool:

@@ -5,10 +5,14 @@ import hmac
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..bootstrap import Runtime
+from ..domain.conditions import ConditionError
 from ..domain.integration import IntegrationConfig
 from ..store import integrations as integration_store
 from ..store import queue
@@ -75,16 +79,24 @@ async def _saved(rt: Runtime, saved: Saved) -> dict[str, Any]:
     return out
 
 
-def _service_errors(exc: Exception) -> HTTPException:
-    if isinstance(exc, CheckFailed):
-        return HTTPException(422, {"error": "check_failed", **exc.report.as_dict()})
-    if isinstance(exc, NotFound):
-        return HTTPException(404, str(exc))
-    if isinstance(exc, Conflict):
-        return HTTPException(409, str(exc))
-    if isinstance(exc, ValueError):
-        return HTTPException(422, str(exc))
-    raise exc
+def service_error_handlers() -> dict[type[Exception], Any]:
+    """The admin service's errors as HTTP answers (installed on the app, so routes stay thin)."""
+
+    def respond(status: int, body: Any) -> JSONResponse:
+        return JSONResponse({"detail": body}, status_code=status)
+
+    def invalid(_req: Any, exc: Any) -> JSONResponse:
+        # Without "input": a rejected integration body carries credentials, never echo them.
+        return respond(422, [{k: v for k, v in e.items() if k not in ("input", "ctx", "url")} for e in exc.errors()])
+
+    return {
+        RequestValidationError: invalid,
+        ValidationError: invalid,
+        CheckFailed: lambda _req, exc: respond(422, {"error": "check_failed", **exc.report.as_dict()}),
+        NotFound: lambda _req, exc: respond(404, str(exc)),
+        Conflict: lambda _req, exc: respond(409, str(exc)),
+        ConditionError: lambda _req, exc: respond(422, f"conditions: {exc}"),
+    }
 
 
 @router.get("/integrations", tags=["integrations"])
@@ -97,10 +109,7 @@ async def list_integrations(rt: RT) -> list[dict[str, Any]]:
 @router.post("/integrations", status_code=201, tags=["integrations"])
 async def create_integration(rt: RT, config: IntegrationConfig, check: bool = True) -> dict[str, Any]:
     """Create an integration. The answer carries the webhook secret, once."""
-    try:
-        saved = await rt.admin.create(config, check=check)
-    except Exception as exc:
-        raise _service_errors(exc) from exc
+    saved = await rt.admin.create(config, check=check)
     return await _saved(rt, saved)
 
 
@@ -114,19 +123,13 @@ async def update_integration(
     rt: RT, integration_id: int, changes: Annotated[dict[str, Any], Body()], check: bool = True
 ) -> dict[str, Any]:
     """Replace some or all of the configuration. Secrets left out keep their stored values."""
-    try:
-        saved = await rt.admin.update(integration_id, changes, check=check)
-    except Exception as exc:
-        raise _service_errors(exc) from exc
+    saved = await rt.admin.update(integration_id, changes, check=check)
     return await _saved(rt, saved)
 
 
 @router.delete("/integrations/{integration_id}", status_code=204, tags=["integrations"])
 async def delete_integration(rt: RT, integration_id: int) -> None:
-    try:
-        await rt.admin.delete(integration_id)
-    except Exception as exc:
-        raise _service_errors(exc) from exc
+    await rt.admin.delete(integration_id)
 
 
 @router.post("/integrations/{integration_id}/enable", tags=["integrations"])
@@ -140,10 +143,7 @@ async def disable_integration(rt: RT, integration_id: int) -> dict[str, Any]:
 
 
 async def _set_enabled(rt: Runtime, integration_id: int, enabled: bool) -> dict[str, Any]:
-    try:
-        await rt.admin.set_enabled(integration_id, enabled)
-    except Exception as exc:
-        raise _service_errors(exc) from exc
+    await rt.admin.set_enabled(integration_id, enabled)
     if enabled:
         rt.wake.set()  # incidents that waited while disabled
     return await integration_out(rt, await _row(rt, integration_id))
@@ -152,20 +152,14 @@ async def _set_enabled(rt: Runtime, integration_id: int, enabled: bool) -> dict[
 @router.post("/integrations/{integration_id}/check", tags=["integrations"])
 async def check_integration(rt: RT, integration_id: int) -> dict[str, Any]:
     """Check the stored configuration against Jira again (and refresh the cached metadata)."""
-    try:
-        report = await rt.admin.recheck(integration_id)
-    except Exception as exc:
-        raise _service_errors(exc) from exc
+    report = await rt.admin.recheck(integration_id)
     return report.as_dict()
 
 
 @router.post("/integrations/{integration_id}/webhook-secret", tags=["integrations"])
 async def rotate_webhook_secret(rt: RT, integration_id: int) -> dict[str, Any]:
     """Generate a new webhook secret (the old one stops working at once)."""
-    try:
-        secret = await rt.admin.rotate_webhook_secret(integration_id)
-    except Exception as exc:
-        raise _service_errors(exc) from exc
+    secret = await rt.admin.rotate_webhook_secret(integration_id)
     return webhook_info(rt, integration_id, secret)
 
 

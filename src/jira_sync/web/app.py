@@ -45,6 +45,8 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     )
     app.include_router(webhooks.router)
     app.include_router(api.router)
+    for exc_type, handler in api.service_error_handlers().items():
+        app.add_exception_handler(exc_type, handler)
 
     @app.get("/healthz", tags=["health"], summary="Liveness, database and queue state")
     async def healthz(request: Request) -> JSONResponse:

@@ -1,0 +1,84 @@
+"""Integrations kept in git: `jira-sync integrations apply/list/check` against the Jira emulator."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from jira_sync.cli import main
+from jira_sync.devtools.fake_jira import FakeJira, FakeJiraServer
+
+YAML = """
+name: ops-to-jira
+jira:
+  platform: cloud
+  url: {url}
+  username: admin@example.com
+  secret: ${{TEST_JIRA_TOKEN}}
+project: OPS
+issue_type: Task
+severity_map: {{Critical: Highest, Warning: Medium, Info: Low}}
+conditions:
+  - - {{key: severity, oper: IN, vals: [Critical]}}
+"""
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    monkeypatch.setenv("JIRA_SYNC_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("JIRA_SYNC_SECRET_KEY", settings.secret_key.get_secret_value())
+    monkeypatch.setenv("JIRA_SYNC_ADMIN_TOKEN", settings.admin_token.get_secret_value())
+    with FakeJiraServer(FakeJira("cloud")) as server:
+        yield server, tmp_path
+
+
+def test_apply_list_check_from_yaml(cli_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server, tmp = cli_env
+    path = tmp / "integration.yaml"
+    path.write_text(YAML.format(url=server.url))
+    runner = CliRunner()
+
+    missing = runner.invoke(main, ["integrations", "apply", str(path)])
+    assert missing.exit_code != 0 and "TEST_JIRA_TOKEN" in missing.output  # secrets come from the environment
+
+    monkeypatch.setenv("TEST_JIRA_TOKEN", "cloud-token")
+    created = runner.invoke(main, ["integrations", "apply", str(path)])
+    assert created.exit_code == 0, created.output
+    assert "created 'ops-to-jira'" in created.output and "X-Jira-Sync-Secret" in created.output
+
+    again = runner.invoke(main, ["integrations", "apply", str(path)])  # idempotent: by name
+    assert again.exit_code == 0 and "updated 'ops-to-jira'" in again.output
+
+    listed = runner.invoke(main, ["integrations", "list", "--json"])
+    rows = json.loads(listed.output)
+    assert [r["name"] for r in rows] == ["ops-to-jira"] and rows[0]["enabled"] is True
+    assert "cloud-token" not in listed.output
+
+    checked = runner.invoke(main, ["integrations", "check", "ops-to-jira"])
+    assert checked.exit_code == 0 and "ok" in checked.output
+
+    path.write_text(YAML.format(url=server.url).replace("project: OPS", "project: NOPRI"))
+    refused = runner.invoke(main, ["integrations", "apply", str(path)])
+    assert refused.exit_code == 1 and "Priority" in refused.output
+
+
+def test_serve_refuses_to_start_without_a_key(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JIRA_SYNC_SECRET_KEY", raising=False)
+    monkeypatch.setenv("JIRA_SYNC_ADMIN_TOKEN", "x" * 20)
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code != 0 and "secret_key" in result.output and "jira-sync init" in result.output
+
+
+def test_init_writes_a_private_env_once(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(main, ["init"])
+    assert first.exit_code == 0
+    env = (tmp_path / ".env").read_text()
+    assert "JIRA_SYNC_SECRET_KEY=" in env and "JIRA_SYNC_ADMIN_TOKEN=" in env
+    assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
+    runner.invoke(main, ["init"])
+    assert (tmp_path / ".env").read_text() == env  # never overwrites a key: stored secrets depend on it
