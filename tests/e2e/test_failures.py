@@ -133,3 +133,37 @@ def test_api_requires_the_admin_token(cloud: Stack) -> None:
     wrong = httpx.get(f"{cloud.service.url}/api/integrations", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert httpx.get(f"{cloud.service.url}/healthz").json()["status"] == "ok"
+
+
+def test_webhooks_are_answered_in_time_while_jira_hangs(cloud: Stack) -> None:
+    """Jira is never called on the request path: Flashduty's 2 s timeout is met regardless."""
+    _, hook = cloud.integration()
+    cloud.jira.faults.add(method=None, path=r"/rest/api/", kind="timeout", times=None, delay=5)
+    payloads = [cloud.flashduty.open_incident() for _ in range(10)]
+    for p in payloads:
+        assert hook.send(p) == 200  # WebhookSender uses Flashduty's 2 s timeout and raises past it
+    queue = cloud.api.get("/api/queue").json()
+    assert queue["waiting"] + queue["in_flight"] == 10 and queue["oldest_waiting_age_seconds"] >= 0
+    cloud.jira.faults.clear()
+
+
+def test_transient_failures_end_in_the_failed_state_after_the_last_attempt(settings) -> None:  # type: ignore[no-untyped-def]
+    from e2e.conftest import make_stack
+
+    settings.max_attempts = 2
+    stack, stop = make_stack(settings, "cloud")
+    try:
+        integration_id, hook = stack.integration()
+        stack.jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="500", times=None)
+        new = stack.flashduty.open_incident()
+        incident_id = new["incident"]["incident_id"]
+        stack.send(hook, new)
+        detail = wait_until(
+            lambda: (d := stack.api.incident(integration_id, incident_id))["state"] == "failed" and d,
+            timeout=30, what="failed after the last attempt",
+        )
+        assert "500" in detail["last_error"] and detail["attempts"] == 2
+        assert any(h["status"] == 500 for h in detail["history"])  # what Jira answered, kept
+        assert not stack.jira.issues
+    finally:
+        stop()

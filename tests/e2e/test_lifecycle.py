@@ -26,6 +26,8 @@ def test_incident_lifecycle_follows_the_seed(stack: Stack) -> None:
     desc = _text(f["description"])
     assert "99%" in desc and new["incident"]["detail_url"] in desc
     assert f["priority"]["id"] == "1"  # Critical -> Highest
+    login = issue.reporter.email if stack.flavour == "cloud" else issue.reporter.name
+    assert login == stack.config()["jira"]["username"]  # Reporter = the integration's configured user
     assert issue.status_name == "To Do"  # Triggered -> To Do
 
     stack.send(hook, stack.flashduty.set_severity(incident_id, "Warning"))

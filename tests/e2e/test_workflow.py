@@ -38,10 +38,8 @@ def test_status_already_there_makes_no_transition(cloud: Stack) -> None:
     assert cloud.jira.count_requests("POST", r"/transitions$") == 0
 
 
-def test_chinese_workflow(cloud: Stack) -> None:
-    _, hook = cloud.integration(
-        project="CN", severity_map=None, status_map={"triggered": "待办", "processing": "处理中", "closed": "完成"}
-    )
+def test_chinese_workflow_gets_chinese_default_statuses(cloud: Stack) -> None:
+    _, hook = cloud.integration(project="CN", severity_map=None)  # no status_map: the defaults
     new = cloud.flashduty.open_incident(title="数据库连接数过高")
     incident_id = new["incident"]["incident_id"]
     cloud.send(hook, new)
@@ -68,3 +66,12 @@ def test_bad_credentials_are_refused_on_save(stack: Stack) -> None:
     assert "401" in body and "rejected" in body, body
     assert "not-the-token-Zq81x" not in body  # the secret is never echoed
     assert stack.api.get("/api/integrations").json() == []  # nothing saved
+
+
+def test_status_mapping_is_all_three_or_none(cloud: Stack) -> None:
+    partial = cloud.api.post("/api/integrations", json=cloud.config(status_map={"triggered": "Open"}))
+    assert partial.status_code == 422 and "processing" in partial.text and "closed" in partial.text
+    unknown = cloud.api.post(
+        "/api/integrations", json=cloud.config(status_map={"triggered": "To Do", "processing": "Doing", "closed": "Done"})
+    )
+    assert unknown.status_code == 422 and "Doing" in unknown.text and "In Progress" in unknown.text  # lists what exists

@@ -53,16 +53,21 @@ class JiraConnection(BaseModel):
 
 
 class StatusMapping(BaseModel):
-    """Flashduty progress -> Jira status name. All three or none (the defaults)."""
+    """Flashduty progress -> Jira status name. All three, or none (`status_map: null`): then
+    the defaults, To Do / In Progress / Done, or 待办 / 处理中 / 完成 on a Chinese Jira."""
 
     model_config = ConfigDict(extra="forbid")
 
-    triggered: str = Field(default="To Do", min_length=1)
-    processing: str = Field(default="In Progress", min_length=1)
-    closed: str = Field(default="Done", min_length=1)
+    triggered: str = Field(min_length=1)
+    processing: str = Field(min_length=1)
+    closed: str = Field(min_length=1)
 
     def for_progress(self, progress: str) -> str | None:
         return {"Triggered": self.triggered, "Processing": self.processing, "Closed": self.closed}.get(progress)
+
+
+DEFAULT_STATUSES = StatusMapping(triggered="To Do", processing="In Progress", closed="Done")
+CHINESE_STATUSES = StatusMapping(triggered="待办", processing="处理中", closed="完成")
 
 
 FieldSource = Literal["label", "labels", "field", "incident_id", "incident_link"]
@@ -109,6 +114,8 @@ class IntegrationConfig(BaseModel):
     severity_map: dict[Severity, str] | None = Field(
         default=None, description="Critical/Warning/Info -> Jira priority id or name"
     )
-    status_map: StatusMapping = Field(default_factory=StatusMapping)
+    status_map: StatusMapping | None = Field(
+        default=None, description="all three statuses, or null for the defaults (English or Chinese, as the workflow has)"
+    )
     field_map: list[FieldMapping] = Field(default_factory=list)
     flashduty: FlashdutyApi = Field(default_factory=FlashdutyApi)

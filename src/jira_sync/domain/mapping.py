@@ -14,7 +14,7 @@ from typing import Any
 
 from ..jira.port import IssueDraft
 from .incident import IncidentSnapshot
-from .integration import FieldMapping, IntegrationConfig
+from .integration import CHINESE_STATUSES, DEFAULT_STATUSES, FieldMapping, IntegrationConfig, StatusMapping
 
 SUMMARY_MAX = 255  # Jira rejects longer summaries
 TEXTFIELD_MAX = 255  # single-line text custom fields have the same limit
@@ -79,8 +79,17 @@ def desired_priority(cfg: IntegrationConfig, meta: dict[str, Any], severity: str
     return None
 
 
-def desired_status(cfg: IntegrationConfig, progress: str) -> str | None:
-    return cfg.status_map.for_progress(progress)
+def status_mapping(cfg: IntegrationConfig, meta: dict[str, Any]) -> StatusMapping:
+    """The configured mapping, else the defaults the last check chose for this workflow."""
+    if cfg.status_map is not None:
+        return cfg.status_map
+    if meta.get("default_statuses") == "zh":
+        return CHINESE_STATUSES
+    return DEFAULT_STATUSES
+
+
+def desired_status(cfg: IntegrationConfig, meta: dict[str, Any], progress: str) -> str | None:
+    return status_mapping(cfg, meta).for_progress(progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,7 @@ class Desired:
 
 
 def desired_state(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> Desired:
-    return Desired(desired_priority(cfg, meta, snap.severity), desired_status(cfg, snap.progress))
+    return Desired(desired_priority(cfg, meta, snap.severity), desired_status(cfg, meta, snap.progress))
 
 
 def issue_draft(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> IssueDraft:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.integration import IntegrationConfig, JiraPlatform
+from ..domain.integration import CHINESE_STATUSES, DEFAULT_STATUSES, IntegrationConfig, JiraPlatform, StatusMapping
 from ..jira.port import FieldMeta, IssueType, JiraAuthError, JiraConnectError, JiraError, JiraPort
 
 PERMISSIONS = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS"]
@@ -141,8 +141,16 @@ async def _check_statuses(cfg: IntegrationConfig, jira: JiraPort, project: str, 
     statuses = await jira.statuses(project, issue_type_id)
     report.meta["statuses"] = [{"id": s.id, "name": s.name, "category": s.category} for s in statuses]
     known = {s.name.casefold() for s in statuses}
-    sm = cfg.status_map
-    for label, name in (("Triggered", sm.triggered), ("Processing", sm.processing), ("Closed", sm.closed)):
-        if name.casefold() not in known:
-            available = ", ".join(s.name for s in statuses)
-            report.errors.append(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}")
+
+    def missing(m: StatusMapping) -> list[tuple[str, str]]:
+        pairs = (("Triggered", m.triggered), ("Processing", m.processing), ("Closed", m.closed))
+        return [(label, name) for label, name in pairs if name.casefold() not in known]
+
+    mapping = cfg.status_map
+    if mapping is None:  # defaults: English, or Chinese where the workflow speaks it
+        chinese = not missing(CHINESE_STATUSES) and bool(missing(DEFAULT_STATUSES))
+        report.meta["default_statuses"] = "zh" if chinese else "en"
+        mapping = CHINESE_STATUSES if chinese else DEFAULT_STATUSES
+    available = ", ".join(s.name for s in statuses)
+    for label, name in missing(mapping):
+        report.errors.append(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}")
