@@ -78,7 +78,7 @@ def test_lost_create_answer_adopts_the_issue_instead_of_duplicating(cloud: Stack
     new = cloud.flashduty.open_incident()
     cloud.send(hook, new)
     cloud.synced(timeout=30)
-    issue = cloud.issue_for(new["incident"]["incident_id"])  # exactly one
+    cloud.issue_for(new["incident"]["incident_id"])  # exactly one
     assert cloud.jira.count_requests("POST", r"/rest/api/\d/issue$") == 1
 
 

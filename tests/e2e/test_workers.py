@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from e2e.conftest import make_stack, wait_until
+from e2e.conftest import make_stack
 from support import ADMIN_TOKEN
 
 

@@ -7,7 +7,7 @@ refuses to save a configuration Jira would reject.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
