@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +13,7 @@ from .jira.ratelimit import gate_for
 from .settings import Settings
 from .store.db import make_engine, migrate
 from .sync.admin import Admin
+from .sync.ingest import Ingestor
 
 
 @dataclass
@@ -21,7 +22,8 @@ class Runtime:
     engine: AsyncEngine
     box: SecretBox
     admin: Admin
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    ingestor: Ingestor
+    wake: asyncio.Event
 
     async def aclose(self) -> None:
         await self.engine.dispose()
@@ -36,4 +38,7 @@ async def start_runtime(settings: Settings, *, run_migrations: bool = True) -> R
     def jira_factory(conn: JiraConnection) -> JiraClient:
         return JiraClient(conn, gate=gate_for(conn.url, settings.site_concurrency), timeout=settings.jira_timeout)
 
-    return Runtime(settings, engine, box, Admin(engine, box, jira_factory))
+    wake = asyncio.Event()  # set after a commit that queued work; the worker waits on it
+    ingestor = Ingestor(engine, wake)
+    admin = Admin(engine, box, jira_factory, on_change=ingestor.forget)
+    return Runtime(settings, engine, box, admin, ingestor, wake)

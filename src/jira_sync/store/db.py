@@ -14,7 +14,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection: SQLite allows one writer at a time, and a second connection that
+        # finds the database locked waits in SQLite's busy handler, which sleeps in steps of
+        # up to 100 ms. Queueing for the one connection in asyncio instead keeps webhook
+        # answers in milliseconds while the worker writes too. (SQLite means one process.)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

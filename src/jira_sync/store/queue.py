@@ -6,6 +6,7 @@ SQLite serialises writers, so its plain UPDATE is already atomic).
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,55 +34,33 @@ class Accepted:
     incident_row_id: int | None
 
 
-async def accept_event(
-    conn: AsyncConnection, integration_id: int, event: WebhookEvent, *, activate: bool, outcome: str
-) -> Accepted:
-    """Record one delivery and fold it into the incident's row, in the caller's transaction.
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One accepted delivery, with the trigger's decision, waiting to be written."""
 
-    The unique (integration_id, event_id) makes a redelivery a no-op. The incident row
-    keeps the newest snapshot by event_time (events arrive out of order), and becomes
-    pending once the trigger has fired; later changes only bump change_seq, so ten
-    changes while Jira is down coalesce into one reconcile.
+    integration_id: int
+    event: WebhookEvent
+    activate: bool
+    outcome: str
+
+
+@functools.cache
+def _ingest_statements(dialect: str) -> tuple[Any, Any, Any]:
+    """The statements of an ingest, built once per dialect.
+
+    Webhooks are the hot path: building an upsert (its `excluded` proxies, the CASEs) costs
+    more than running it, so they are built once with bind parameters and SQLAlchemy's
+    compiled cache does the rest. Both run as multi-row statements for a batch.
     """
-    now = time.time()
-    ins = _insert(conn, events).values(
-        integration_id=integration_id,
-        event_id=event.event_id,
-        incident_id=event.incident.incident_id,
-        event_type=event.event_type[:32],
-        event_time=event.event_time,
-        received_at=now,
-        outcome=outcome,
-    )
-    inserted = await conn.execute(ins.on_conflict_do_nothing().returning(events.c.id))
-    if inserted.first() is None:
-        return Accepted(duplicate=True, queued=False, incident_row_id=None)
-
-    snap = event.incident
-    is_comment = 1 if event.event_type == "i_comm" else 0
-    values: dict[str, Any] = dict(
-        integration_id=integration_id,
-        incident_id=snap.incident_id,
-        snapshot=snap.to_json(),
-        snapshot_time=event.event_time,
-        title=snap.title[:1000],
-        severity=snap.severity[:16],
-        progress=snap.progress[:16],
-        activated=activate,
-        change_seq=1,
-        comment_seq=is_comment,
-        state="pending" if activate else "idle",
-        pending_since=now if activate else None,
-        due_at=now if activate else None,
-        created_at=now,
-        updated_at=now,
-    )
-    up = _insert(conn, incidents).values(**values)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new_events = insert(events).on_conflict_do_nothing().returning(events.c.integration_id, events.c.event_id)
+    now = sa.bindparam("now", type_=sa.Float)
+    up = insert(incidents)
     old, new = incidents.c, up.excluded
     newer = new.snapshot_time >= old.snapshot_time
     active = sa.or_(old.activated, new.activated)
     wakes = sa.and_(active, old.state == "idle")
-    up = up.on_conflict_do_update(
+    upsert = up.on_conflict_do_update(
         index_elements=[old.integration_id, old.incident_id],
         set_={
             "snapshot": sa.case((newer, new.snapshot), else_=old.snapshot),
@@ -90,20 +69,98 @@ async def accept_event(
             "progress": sa.case((newer, new.progress), else_=old.progress),
             "snapshot_time": sa.case((newer, new.snapshot_time), else_=old.snapshot_time),
             "activated": active,
-            "change_seq": old.change_seq + 1,
+            # excluded.change_seq / comment_seq carry how many changes this batch brings
+            "change_seq": old.change_seq + new.change_seq,
             "comment_seq": old.comment_seq + new.comment_seq,
             "state": sa.case((wakes, "pending"), else_=old.state),
             "pending_since": sa.case((wakes, now), else_=old.pending_since),
             "due_at": sa.case((wakes, now), else_=old.due_at),
             "updated_at": now,
         },
-    ).returning(incidents.c.id, incidents.c.state)
-    row = (await conn.execute(up)).one()
-    queued = row.state == "pending"
-    if queued and conn.dialect.name == "postgresql":
-        # wakes `jira-sync worker` processes; delivered only if this transaction commits
-        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
-    return Accepted(duplicate=False, queued=queued, incident_row_id=row.id)
+    ).returning(incidents.c.id, incidents.c.state, incidents.c.integration_id, incidents.c.incident_id)
+    notify = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")) if dialect == "postgresql" else None
+    return new_events, upsert, notify
+
+
+async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Accepted]:
+    """Record deliveries and fold them into their incidents' rows, in the caller's transaction.
+
+    The unique (integration_id, event_id) makes a redelivery a no-op (within the batch
+    too). Each incident row keeps the newest snapshot by event_time (events arrive out of
+    order) and becomes pending once the trigger has fired; later changes only add to
+    change_seq, so ten changes while Jira is down coalesce into one reconcile. Rows are
+    written in key order so concurrent batches on PostgreSQL cannot deadlock.
+    """
+    new_events, upsert, notify = _ingest_statements(conn.dialect.name)
+    now = time.time()
+    first: dict[tuple[int, str], int] = {}  # (integration, event id) -> index of its first delivery
+    for i, item in enumerate(batch):
+        first.setdefault((item.integration_id, item.event.event_id), i)
+    event_rows = [_event_row(batch[i], now) for _, i in sorted(first.items())]
+    inserted = {(r.integration_id, r.event_id) for r in await conn.execute(new_events, event_rows)}
+    fresh = {i for key, i in first.items() if key in inserted}
+
+    merged: dict[tuple[int, str], dict[str, Any]] = {}
+    for i in sorted(fresh):  # arrival order: on equal event_time the later one wins, as one by one
+        _fold(merged, batch[i], now)
+    states: dict[tuple[int, str], Any] = {}
+    if merged:
+        rows = [merged[k] for k in sorted(merged)]
+        states = {(r.integration_id, r.incident_id): r for r in await conn.execute(upsert, rows)}
+    if notify is not None and any(r.state == "pending" for r in states.values()):
+        await conn.execute(notify)  # wakes `jira-sync worker` processes once this commits
+
+    results = []
+    for i, item in enumerate(batch):
+        if i not in fresh:
+            results.append(Accepted(duplicate=True, queued=False, incident_row_id=None))
+            continue
+        row = states[(item.integration_id, item.event.incident.incident_id)]
+        results.append(Accepted(duplicate=False, queued=row.state == "pending", incident_row_id=row.id))
+    return results
+
+
+def _event_row(item: Incoming, now: float) -> dict[str, Any]:
+    return dict(
+        integration_id=item.integration_id,
+        event_id=item.event.event_id,
+        incident_id=item.event.incident.incident_id,
+        event_type=item.event.event_type[:32],
+        event_time=item.event.event_time,
+        received_at=now,
+        outcome=item.outcome,
+    )
+
+
+def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: float) -> None:
+    """Add one fresh event to its incident's upsert row."""
+    event, snap = item.event, item.event.incident
+    key = (item.integration_id, snap.incident_id)
+    row = merged.get(key)
+    is_comment = 1 if event.event_type == "i_comm" else 0
+    if row is None:
+        row = merged[key] = dict(
+            integration_id=item.integration_id, incident_id=snap.incident_id, activated=False,
+            change_seq=0, comment_seq=0, snapshot_time=-1, created_at=now, updated_at=now, now=now,
+        )
+    row["change_seq"] += 1
+    row["comment_seq"] += is_comment
+    row["activated"] = row["activated"] or item.activate
+    if event.event_time >= row["snapshot_time"]:
+        row.update(
+            snapshot=snap.to_json(), snapshot_time=event.event_time, title=snap.title[:1000],
+            severity=snap.severity[:16], progress=snap.progress[:16],
+        )
+    active = row["activated"]
+    row.update(state="pending" if active else "idle", pending_since=now if active else None, due_at=now if active else None)
+
+
+async def accept_event(
+    conn: AsyncConnection, integration_id: int, event: WebhookEvent, *, activate: bool, outcome: str
+) -> Accepted:
+    """One delivery (see `accept_events`)."""
+    [result] = await accept_events(conn, [Incoming(integration_id, event, activate, outcome)])
+    return result
 
 
 async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: str) -> dict | None:

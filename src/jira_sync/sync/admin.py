@@ -47,6 +47,8 @@ class Admin:
     engine: AsyncEngine
     box: SecretBox
     jira_factory: JiraFactory
+    # told about every change, so cached views (the webhook path's) refresh at once
+    on_change: Callable[[int], None] = lambda _id: None
 
     async def check(self, cfg: IntegrationConfig) -> CheckReport:
         try:
@@ -79,6 +81,7 @@ class Admin:
                 raise Conflict(f"an integration named {merged.name!r} exists already")
             meta = report.meta if check else current.jira_meta
             await store.update(conn, integration_id, merged, self.box, meta)
+        self.on_change(integration_id)
         return Saved(integration_id, report, None)
 
     async def recheck(self, integration_id: int) -> CheckReport:
@@ -87,6 +90,7 @@ class Admin:
         if report.ok:
             async with self.engine.begin() as conn:
                 await store.update(conn, integration_id, current.config, self.box, report.meta)
+            self.on_change(integration_id)
         return report
 
     async def get(self, integration_id: int) -> store.StoredIntegration:
@@ -100,18 +104,21 @@ class Admin:
         async with self.engine.begin() as conn:
             if not await store.set_enabled(conn, integration_id, enabled):
                 raise NotFound(f"integration {integration_id} not found")
+        self.on_change(integration_id)
 
     async def rotate_webhook_secret(self, integration_id: int) -> str:
         secret = new_webhook_secret()
         async with self.engine.begin() as conn:
             if not await store.set_webhook_hash(conn, integration_id, hash_webhook_secret(secret)):
                 raise NotFound(f"integration {integration_id} not found")
+        self.on_change(integration_id)
         return secret
 
     async def delete(self, integration_id: int) -> None:
         async with self.engine.begin() as conn:
             if not await store.delete(conn, integration_id):
                 raise NotFound(f"integration {integration_id} not found")
+        self.on_change(integration_id)
 
     async def _validated(self, cfg: IntegrationConfig, check: bool) -> CheckReport:
         if not check:

@@ -2,13 +2,21 @@
 
 Never calls Jira: the answer depends only on our own database, so it stays far inside
 Flashduty's 2 s timeout while Jira is slow or down (flashduty.md §1).
+
+Group commit: deliveries that arrive while a write is in progress are written together,
+in one transaction, by one writer task; each is answered only after that commit. One at
+a time, a batch is one delivery; under a burst, the transaction and driver round trips
+are shared, which is what lets one process take thousands of events per second.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..crypto import webhook_secret_matches
@@ -18,12 +26,24 @@ from ..domain.integration import IntegrationConfig
 from ..sources.flashduty import PayloadError, parse_webhook
 from ..store import integrations as integration_store
 from ..store import queue
+from ..store.queue import Accepted, Incoming
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+# How long an integration's row (secret hash, trigger) is reused without asking the
+# database. Changes through this process's API take effect at once (`forget`); changes
+# from another process (`jira-sync integrations apply`) within this many seconds.
+ROW_TTL = 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     status: int
     body: dict[str, Any]
+
+
+UNAUTHORIZED = IngestResult(401, {"error": "unauthorized", "message": "missing or wrong webhook secret"})
 
 
 class Trigger:
@@ -46,42 +66,101 @@ class Trigger:
         return False, "stored"
 
 
-# (integration id, updated_at) -> compiled trigger; an edit changes updated_at
-_triggers: dict[tuple[int, float], Trigger] = {}
+@dataclass(slots=True)
+class _Known:
+    row: Any
+    trigger: Trigger
+    fetched_at: float
 
 
-async def ingest(
-    engine: AsyncEngine, integration_id: int, presented_secret: str | None, body: bytes, wake: asyncio.Event | None
-) -> IngestResult:
-    async with engine.begin() as conn:
-        row = await integration_store.get_row(conn, integration_id)
+class Ingestor:
+    def __init__(self, engine: AsyncEngine, wake: asyncio.Event | None) -> None:
+        self.engine = engine
+        self.wake = wake
+        self._known: dict[int, _Known] = {}
+        self._waiting: list[tuple[Incoming, asyncio.Future[Accepted]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def forget(self, integration_id: int) -> None:
+        """An integration changed (or went away): read it again on its next webhook."""
+        self._known.pop(integration_id, None)
+
+    async def ingest(self, integration_id: int, presented_secret: str | None, body: bytes) -> IngestResult:
+        known = await self._integration(integration_id)
         # the same answer for an unknown integration and a wrong secret: ids are not secrets
-        if row is None or not webhook_secret_matches(presented_secret, row.webhook_secret_hash):
-            return IngestResult(401, {"error": "unauthorized", "message": "missing or wrong webhook secret"})
+        if known is None or not webhook_secret_matches(presented_secret, known.row.webhook_secret_hash):
+            return UNAUTHORIZED
         try:
             event = parse_webhook(body)
         except PayloadError as exc:
             return IngestResult(400, {"error": "bad_payload", "message": str(exc)})
-        trigger = _trigger_for(row)
-        activate, outcome = trigger.decide(event)
-        accepted = await queue.accept_event(conn, integration_id, event, activate=activate, outcome=outcome)
-    # committed: only now may Flashduty hear 200, and the worker look
-    if accepted.queued and wake is not None:
-        wake.set()
-    if accepted.duplicate:
-        return IngestResult(200, {"status": "duplicate", "event_id": event.event_id})
-    result = {"status": "accepted", "event_id": event.event_id, "incident_id": event.incident.incident_id}
-    result["sync"] = "queued" if accepted.queued else outcome
-    if not row.enabled:
-        result["note"] = "integration disabled: stored, syncs when enabled"
-    return IngestResult(200, result)
+        activate, outcome = known.trigger.decide(event)
+        try:
+            accepted = await self._submit(Incoming(integration_id, event, activate, outcome))
+        except IntegrityError:  # the integration was deleted a moment ago
+            self.forget(integration_id)
+            return UNAUTHORIZED
+        # committed: only now may Flashduty hear 200
+        if accepted.duplicate:
+            return IngestResult(200, {"status": "duplicate", "event_id": event.event_id})
+        result = {"status": "accepted", "event_id": event.event_id, "incident_id": event.incident.incident_id}
+        result["sync"] = "queued" if accepted.queued else outcome
+        if not known.row.enabled:
+            result["note"] = "integration disabled: stored, syncs when enabled"
+        return IngestResult(200, result)
+
+    async def _integration(self, integration_id: int) -> _Known | None:
+        now = time.monotonic()
+        known = self._known.get(integration_id)
+        if known is not None and now - known.fetched_at < ROW_TTL:
+            return known
+        async with self.engine.connect() as conn:
+            row = await integration_store.get_row(conn, integration_id)
+        if row is None:
+            self._known.pop(integration_id, None)
+            return None
+        if known is not None and known.row.updated_at == row.updated_at:
+            known.row, known.fetched_at = row, now  # unchanged: keep the compiled trigger
+            return known
+        known = self._known[integration_id] = _Known(row, Trigger(row.config), now)
+        return known
+
+    # ------------------------------------------------------------------ group commit
+    async def _submit(self, item: Incoming) -> Accepted:
+        future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="ingest-writer")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Accepted]]]) -> None:
+        try:
+            async with self.engine.begin() as conn:
+                results = await queue.accept_events(conn, [item for item, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:  # one bad delivery must not fail the others: write them alone
+                for pair in batch:
+                    await self._write([pair])
+                return
+            if not isinstance(exc, IntegrityError):
+                log.exception("could not store a webhook event")
+            _settle(batch[0][1], exc=exc)
+            return
+        for (_, future), result in zip(batch, results):
+            _settle(future, result=result)
+        if self.wake is not None and any(r.queued for r in results):
+            self.wake.set()
 
 
-def _trigger_for(row: Any) -> Trigger:
-    key = (row.id, row.updated_at)
-    trigger = _triggers.get(key)
-    if trigger is None:
-        if len(_triggers) > 1024:
-            _triggers.clear()
-        trigger = _triggers[key] = Trigger(row.config)
-    return trigger
+def _settle(future: asyncio.Future[Accepted], *, result: Accepted | None = None, exc: BaseException | None = None) -> None:
+    if future.done():  # the request went away (client disconnected); the write stands
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..sync.ingest import ingest
 
 SECRET_HEADER = "X-Jira-Sync-Secret"
 
@@ -36,7 +35,7 @@ async def flashduty_webhook(integration_id: int, request: Request) -> JSONRespon
         if len(body) > limit:
             return _error(413, "too_large", f"body is larger than {limit} bytes")
     secret = request.headers.get(SECRET_HEADER) or request.query_params.get("secret")
-    result = await ingest(runtime.engine, integration_id, secret, bytes(body), runtime.wake)
+    result = await runtime.ingestor.ingest(integration_id, secret, bytes(body))
     return JSONResponse(result.body, status_code=result.status)
 
 
