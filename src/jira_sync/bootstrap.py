@@ -13,6 +13,7 @@ from .jira.ratelimit import gate_for
 from .settings import Settings
 from .store.db import make_engine, migrate
 from .sync.admin import Admin
+from .sync.changes import IntegrationChanges
 from .sync.ingest import Ingestor
 
 
@@ -24,6 +25,7 @@ class Runtime:
     admin: Admin
     ingestor: Ingestor
     wake: asyncio.Event
+    changes: IntegrationChanges
 
     async def aclose(self) -> None:
         await self.engine.dispose()
@@ -39,6 +41,8 @@ async def start_runtime(settings: Settings, *, run_migrations: bool = True) -> R
         return JiraClient(conn, gate=gate_for(conn.url, settings.site_concurrency), timeout=settings.jira_timeout)
 
     wake = asyncio.Event()  # set after a commit that queued work; the worker waits on it
+    changes = IntegrationChanges()
     ingestor = Ingestor(engine, wake)
-    admin = Admin(engine, box, jira_factory, on_change=ingestor.forget)
-    return Runtime(settings, engine, box, admin, ingestor, wake)
+    changes.subscribe(ingestor.forget)
+    admin = Admin(engine, box, jira_factory, on_change=changes.notify)
+    return Runtime(settings, engine, box, admin, ingestor, wake, changes)

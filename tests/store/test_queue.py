@@ -94,11 +94,11 @@ async def test_changes_during_work_coalesce_and_keep_it_pending(engine, integrat
     [claimed] = await queue.claim(engine, "w1", 10, 60)
     for i in range(10):  # ten changes while the worker is busy
         await accept(engine, integration_id, event(f"x{i}", 2000 + i))
-    await queue.finish(engine, claimed["id"], "w1", claimed["change_seq"], claimed["comment_seq"], [])
+    await queue.finish(engine, claimed, "w1", [])
     r = await row(engine, integration_id)
     assert r["state"] == "pending" and r["synced_seq"] == 1 and r["change_seq"] == 11
     [again] = await queue.claim(engine, "w1", 10, 60)  # one more reconcile covers all ten
-    await queue.finish(engine, again["id"], "w1", again["change_seq"], again["comment_seq"], [])
+    await queue.finish(engine, again, "w1", [])
     assert (await row(engine, integration_id))["state"] == "idle"
     assert await queue.claim(engine, "w1", 10, 60) == []
 
@@ -125,14 +125,14 @@ async def test_lease_expiry_hands_the_incident_to_another_worker(engine, integra
 async def test_failures_back_off_then_fail_visibly_and_retry(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     await accept(engine, integration_id, event("e1", 1000))
     [c] = await queue.claim(engine, "w", 10, 60)
-    await queue.fail(engine, c["id"], "w", "503 from Jira", [], retry_at=10**12)
+    await queue.fail(engine, c, "w", "503 from Jira", [], retry_at=10**12)
     assert await queue.claim(engine, "w", 10, 60) == []  # not due yet
     r = await row(engine, integration_id)
     assert r["state"] == "pending" and r["attempts"] == 1 and r["last_error"] == "503 from Jira"
     async with engine.begin() as conn:
         await conn.execute(incidents.update().values(due_at=0))
     [c] = await queue.claim(engine, "w", 10, 60)
-    await queue.fail(engine, c["id"], "w", "Customer is required.", [], retry_at=None)
+    await queue.fail(engine, c, "w", "Customer is required.", [], retry_at=None)
     async with engine.connect() as conn:
         stats = await queue.queue_stats(conn)
     assert stats["failed"] == 1 and stats["waiting"] == 0 and not stats["all_synced"]

@@ -108,6 +108,11 @@ async def get(conn: AsyncConnection, integration_id: int, box: SecretBox) -> Sto
     return from_row(row, box) if row else None
 
 
+async def get_rows(conn: AsyncConnection, ids: set[int]) -> dict[int, Any]:
+    rows = await conn.execute(sa.select(integrations).where(integrations.c.id.in_(sorted(ids))))
+    return {r.id: r for r in rows}
+
+
 async def find_by_name(conn: AsyncConnection, name: str) -> Any | None:
     return (await conn.execute(sa.select(integrations).where(integrations.c.name == name))).first()
 

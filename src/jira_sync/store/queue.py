@@ -204,11 +204,20 @@ async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: 
 
 
 # ------------------------------------------------------------------ the worker's side
-async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: float) -> list[dict]:
-    """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
-    the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
-    now = time.time()
+# What the worker learns about the issue while reconciling; written with finish/fail.
+JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id")
+
+
+def _b(name: str, type_: Any = None) -> Any:
+    return sa.bindparam(name, type_=type_)
+
+
+@functools.cache
+def _worker_statements(dialect: str) -> dict[str, Any]:
+    """The worker's statements, built once per dialect (they run for every reconcile)."""
     c = incidents.c
+    now = _b("now", sa.Float)
+    owned = sa.and_(c.id == _b("row_id"), c.lease_owner == _b("owner"))
     due = (
         sa.select(c.id)
         .join(integrations, integrations.c.id == c.integration_id)
@@ -219,85 +228,119 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
             integrations.c.enabled.is_(True),
         )
         .order_by(c.due_at)
-        .limit(limit)
+        .limit(_b("limit"))
     )
+    if dialect == "postgresql":
+        due = due.with_for_update(of=incidents, skip_locked=True)
+    more = sa.or_(c.change_seq > _b("p_seq"), c.comment_seq > _b("p_comment_seq"))
+    # bind names differ from column names: SQLAlchemy reserves those in UPDATE ... SET
+    jira_state = {col: _b(f"p_{col}") for col in JIRA_STATE}
+    return {
+        "claim": incidents.update()
+        .where(c.id.in_(due.scalar_subquery()))
+        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float))
+        .returning(*incidents.c),
+        # an incident in flight counts from the end of its lease (its worker may have died)
+        "next_due": sa.select(sa.func.min(sa.case((c.lease_until > now, c.lease_until), else_=c.due_at))).where(
+            c.state == "pending"
+        ),
+        "finish": incidents.update()
+        .where(owned)
+        .values(
+            synced_seq=_b("p_seq"),
+            comment_synced_seq=_b("p_comment_seq"),
+            state=sa.case((more, "pending"), else_="idle"),
+            pending_since=sa.case((more, now), else_=None),
+            due_at=sa.case((more, now), else_=None),
+            lease_owner=None,
+            lease_until=None,
+            attempts=0,
+            last_error=None,
+            last_synced_at=now,
+            updated_at=now,
+            **jira_state,
+        ),
+        "fail": incidents.update()
+        .where(owned)
+        .values(
+            state=_b("p_state"),
+            due_at=_b("p_due_at", sa.Float),
+            lease_owner=None,
+            lease_until=None,
+            last_error=_b("error"),
+            attempts=c.attempts + 1,
+            updated_at=now,
+            **jira_state,
+        ),
+    }
+
+
+def _statements(conn: AsyncConnection) -> dict[str, Any]:
+    return _worker_statements(conn.dialect.name)
+
+
+async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: float) -> list[dict]:
+    """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
+    the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
+    now = time.time()
     async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(of=incidents, skip_locked=True)
-        stmt = (
-            incidents.update()
-            .where(c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=now + lease_seconds)
-            .returning(*incidents.c)
-        )
-        return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        params = dict(now=now, owner=owner, until=now + lease_seconds, limit=limit)
+        return [dict(r) for r in (await conn.execute(_statements(conn)["claim"], params)).mappings()]
 
 
 async def next_due(engine: AsyncEngine) -> float | None:
-    c = incidents.c
+    """When the next claim can succeed."""
     async with engine.connect() as conn:
-        return await conn.scalar(sa.select(sa.func.min(c.due_at)).where(c.state == "pending"))
+        return await conn.scalar(_statements(conn)["next_due"], {"now": time.time()})
 
 
-def _owned(row_id: int, owner: str):  # type: ignore[no-untyped-def]
-    return sa.and_(incidents.c.id == row_id, incidents.c.lease_owner == owner)
+@functools.cache
+def _record_statement(columns: tuple[str, ...]) -> Any:
+    c = incidents.c
+    return (
+        incidents.update()
+        .where(c.id == _b("row_id"), c.lease_owner == _b("owner"))
+        .values(updated_at=_b("now", sa.Float), **{col: _b(f"p_{col}") for col in columns})
+    )
 
 
 async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: Any) -> bool:
-    """Write what Jira now holds (issue id/key, status, priority) as soon as it is known,
-    so a crash between two calls resumes where it stopped. False = the lease was lost."""
+    """Commit what Jira now holds at once (used around the create, where a crash must
+    leave a trace: "creating" before the call, the issue id after). False = lease lost."""
+    stmt = _record_statement(tuple(sorted(values)))
     async with engine.begin() as conn:
-        res = await conn.execute(
-            incidents.update().where(_owned(row_id, owner)).values(updated_at=time.time(), **values)
-        )
+        params = {f"p_{col}": value for col, value in values.items()}
+        res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
         return res.rowcount == 1
 
 
-async def finish(engine: AsyncEngine, row_id: int, owner: str, seq: int, comment_seq: int, log: list[dict]) -> None:
-    """Done with the snapshot we claimed; stay pending if newer changes arrived meanwhile."""
-    now = time.time()
-    c = incidents.c
-    more = sa.or_(c.change_seq > seq, c.comment_seq > comment_seq)
+async def finish(
+    engine: AsyncEngine, row: dict[str, Any], owner: str, log: list[dict]
+) -> None:
+    """Done with the snapshot we claimed (its change_seq/comment_seq, and the Jira state the
+    reconcile left in `row`); stays pending if newer changes arrived meanwhile."""
+    params = dict(
+        row_id=row["id"], owner=owner, now=time.time(), p_seq=row["change_seq"], p_comment_seq=row["comment_seq"],
+        **{f"p_{col}": row[col] for col in JIRA_STATE},
+    )
     async with engine.begin() as conn:
-        await _write_log(conn, row_id, log)
-        await conn.execute(
-            incidents.update()
-            .where(_owned(row_id, owner))
-            .values(
-                synced_seq=seq,
-                comment_synced_seq=comment_seq,
-                state=sa.case((more, "pending"), else_="idle"),
-                pending_since=sa.case((more, now), else_=None),
-                due_at=sa.case((more, now), else_=None),
-                lease_owner=None,
-                lease_until=None,
-                attempts=0,
-                last_error=None,
-                last_synced_at=now,
-                updated_at=now,
-            )
-        )
+        await _write_log(conn, row["id"], log)
+        await conn.execute(_statements(conn)["finish"], params)
 
 
 async def fail(
-    engine: AsyncEngine, row_id: int, owner: str, error: str, log: list[dict], *, retry_at: float | None
+    engine: AsyncEngine, row: dict[str, Any], owner: str, error: str, log: list[dict], *, retry_at: float | None
 ) -> None:
-    """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a person)."""
-    values: dict[str, Any] = dict(
-        lease_owner=None, lease_until=None, last_error=error[:4000], updated_at=time.time(),
-        attempts=incidents.c.attempts + 1,
+    """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a
+    person). What did reach Jira before the failure is kept."""
+    params = dict(
+        row_id=row["id"], owner=owner, now=time.time(), error=error[:4000],
+        p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at,
+        **{f"p_{col}": row[col] for col in JIRA_STATE},
     )
-    values.update(state="pending", due_at=retry_at) if retry_at is not None else values.update(state="failed", due_at=None)
     async with engine.begin() as conn:
-        await _write_log(conn, row_id, log)
-        await conn.execute(incidents.update().where(_owned(row_id, owner)).values(**values))
-
-
-async def release(engine: AsyncEngine, row_id: int, owner: str) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            incidents.update().where(_owned(row_id, owner)).values(lease_owner=None, lease_until=None)
-        )
+        await _write_log(conn, row["id"], log)
+        await conn.execute(_statements(conn)["fail"], params)
 
 
 async def _write_log(conn: AsyncConnection, row_id: int, log: list[dict]) -> None:

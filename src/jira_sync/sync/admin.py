@@ -16,6 +16,7 @@ from ..domain.conditions import ConditionError, validate_conditions
 from ..domain.integration import IntegrationConfig, JiraConnection
 from ..jira.port import JiraPort
 from ..store import integrations as store
+from .changes import broadcast
 from .checks import CheckReport, check_integration
 
 JiraFactory = Callable[[JiraConnection], JiraPort]
@@ -81,6 +82,7 @@ class Admin:
                 raise Conflict(f"an integration named {merged.name!r} exists already")
             meta = report.meta if check else current.jira_meta
             await store.update(conn, integration_id, merged, self.box, meta)
+            await broadcast(conn, integration_id)
         self.on_change(integration_id)
         return Saved(integration_id, report, None)
 
@@ -90,6 +92,7 @@ class Admin:
         if report.ok:
             async with self.engine.begin() as conn:
                 await store.update(conn, integration_id, current.config, self.box, report.meta)
+                await broadcast(conn, integration_id)
             self.on_change(integration_id)
         return report
 
@@ -104,6 +107,7 @@ class Admin:
         async with self.engine.begin() as conn:
             if not await store.set_enabled(conn, integration_id, enabled):
                 raise NotFound(f"integration {integration_id} not found")
+            await broadcast(conn, integration_id)
         self.on_change(integration_id)
 
     async def rotate_webhook_secret(self, integration_id: int) -> str:
@@ -111,6 +115,7 @@ class Admin:
         async with self.engine.begin() as conn:
             if not await store.set_webhook_hash(conn, integration_id, hash_webhook_secret(secret)):
                 raise NotFound(f"integration {integration_id} not found")
+            await broadcast(conn, integration_id)
         self.on_change(integration_id)
         return secret
 
@@ -118,6 +123,7 @@ class Admin:
         async with self.engine.begin() as conn:
             if not await store.delete(conn, integration_id):
                 raise NotFound(f"integration {integration_id} not found")
+            await broadcast(conn, integration_id)
         self.on_change(integration_id)
 
     async def _validated(self, cfg: IntegrationConfig, check: bool) -> CheckReport:

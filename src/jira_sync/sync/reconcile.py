@@ -53,8 +53,14 @@ class Job:
         return self.row["id"]
 
     async def record(self, **values: Any) -> None:
+        """Commit now: for the create, whose trace must survive a crash mid-call."""
         if not await queue.record_jira(self.engine, self.row_id, self.owner, **values):
             raise LeaseLost(f"incident row {self.row_id}: lease lost")
+        self.row.update(values)
+
+    def note(self, **values: Any) -> None:
+        """Remember for the closing write (finish or fail). Redoing these after a crash is
+        harmless: the same priority again, or a move to where the issue already is."""
         self.row.update(values)
 
 
@@ -66,7 +72,7 @@ async def reconcile(job: Job) -> None:
     issue_id = job.row["jira_issue_id"]
     if desired.priority_id and desired.priority_id != job.row["jira_priority_id"]:
         await job.jira.set_priority(issue_id, desired.priority_id)
-        await job.record(jira_priority_id=desired.priority_id)
+        job.note(jira_priority_id=desired.priority_id)
     if desired.status and desired.status.casefold() != (job.row["jira_status"] or "").casefold():
         await move_issue(job, issue_id, desired.status)
     if job.row["comment_seq"] > job.row["comment_synced_seq"]:
@@ -92,7 +98,7 @@ async def move_issue(job: Job, issue_id: str, target: str) -> None:
     values: dict[str, Any] = {"jira_status": target, "jira_status_id": view.known.id if view.known else None}
     if view.key and view.key != job.row["jira_issue_key"]:
         values["jira_issue_key"] = view.key  # the project key was renamed: browse URLs follow
-    await job.record(**values)
+    job.note(**values)
 
 
 async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:

@@ -28,6 +28,7 @@ from .reconcile import Job, LeaseLost, reconcile
 log = logging.getLogger(__name__)
 
 SAFETY_POLL = 5.0  # seconds; events wake the worker directly, this only catches strays
+INTEGRATION_TTL = 2.0  # seconds; change notices normally refresh a cached integration first
 
 # the exchange log of the incident being reconciled in this task (one task per incident)
 current_log: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("current_log", default=None)
@@ -58,6 +59,7 @@ class Worker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.clients = ClientCache(settings, record_exchange)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._rows: dict[int, tuple[float, Any]] = {}  # integration id -> (read at, row)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started (concurrency %d)", self.owner, self.settings.worker_concurrency)
@@ -80,8 +82,12 @@ class Worker:
             await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             return 1
         rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
+        if not rows:
+            return 0
+        integrations = await self._integrations({r["integration_id"] for r in rows})
         for row in rows:
-            task = asyncio.create_task(self._handle(row), name=f"reconcile-{row['id']}")
+            integration = integrations.get(row["integration_id"])
+            task = asyncio.create_task(self._handle(row, integration), name=f"reconcile-{row['id']}")
             self._tasks.add(task)
             task.add_done_callback(self._done)
         return len(rows)
@@ -100,12 +106,12 @@ class Worker:
             for w in waiters:
                 w.cancel()
 
-    async def _handle(self, row: dict[str, Any]) -> None:
+    async def _handle(self, row: dict[str, Any], integration: Any) -> None:
         entries: list[dict[str, Any]] = []
         current_log.set(entries)
         attempts = row["attempts"]
         try:
-            job = await self._job(row)
+            job = self._job(row, integration)
             await reconcile(job)
         except LeaseLost as exc:
             log.warning("%s", exc)
@@ -118,16 +124,33 @@ class Worker:
             else:
                 log.info("incident row %s: %s (retry in %s)", row["id"], message, delay)
             retry_at = None if delay is None else time.time() + delay
-            await queue.fail(self.engine, row["id"], self.owner, message, entries, retry_at=retry_at)
+            await queue.fail(self.engine, row, self.owner, message, entries, retry_at=retry_at)
             return
-        await queue.finish(self.engine, row["id"], self.owner, row["change_seq"], row["comment_seq"], entries)
+        await queue.finish(self.engine, row, self.owner, entries)
 
-    async def _job(self, row: dict[str, Any]) -> Job:
-        async with self.engine.connect() as conn:
-            stored_row = await integration_store.get_row(conn, row["integration_id"])
-        if stored_row is None:
+    def forget(self, integration_id: int) -> None:
+        """An integration changed: read it again before its next reconcile."""
+        self._rows.pop(integration_id, None)
+
+    async def _integrations(self, ids: set[int]) -> dict[int, Any]:
+        """Integration rows, cached until a change notice (or INTEGRATION_TTL as a safety net,
+        for changes no notice reaches: SQLite edited from another process)."""
+        now = time.monotonic()
+        stale = {i for i in ids if i not in self._rows or now - self._rows[i][0] >= INTEGRATION_TTL}
+        if stale:
+            async with self.engine.connect() as conn:
+                fresh = await integration_store.get_rows(conn, stale)
+            for i in stale:
+                if i in fresh:
+                    self._rows[i] = (now, fresh[i])
+                else:
+                    self._rows.pop(i, None)
+        return {i: self._rows[i][1] for i in ids if i in self._rows}
+
+    def _job(self, row: dict[str, Any], integration: Any) -> Job:
+        if integration is None:
             raise LookupError("the integration was deleted")
-        c = self.clients.get(stored_row, self.box)
+        c = self.clients.get(integration, self.box)
         return Job(self.engine, self.owner, row, c.stored.config, c.stored.jira_meta, c.jira, c.flashduty, c.workflow)
 
 

@@ -260,6 +260,7 @@ async def sync_incident(rt: RT, integration_id: int, incident_id: str) -> dict[s
     """The manual trigger: sync this incident to Jira now (its latest snapshot)."""
     integ = await _row(rt, integration_id)
     await _incident(rt, integration_id, incident_id)
+    rt.changes.notify(integration_id)  # a person acting now expects the configuration as it is now
     async with rt.engine.begin() as conn:
         row = await queue.request_sync(conn, integration_id, incident_id)
     rt.wake.set()
@@ -271,6 +272,7 @@ async def retry_incident(rt: RT, integration_id: int, incident_id: str) -> dict[
     """Try a failed incident again (after fixing what its last_error says)."""
     integ = await _row(rt, integration_id)
     await _incident(rt, integration_id, incident_id)
+    rt.changes.notify(integration_id)  # the fix may have been made elsewhere (e.g. the CLI)
     async with rt.engine.begin() as conn:
         row = await queue.retry_failed(conn, integration_id, incident_id)
     if row is None:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from ..bootstrap import start_runtime
 from ..settings import Settings
 from ..store import queue
+from ..sync.runner import listen
 from ..sync.worker import Worker
 from . import api, webhooks
 
@@ -27,13 +28,18 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
         worker_task = None
         if run_worker:
             worker = Worker(runtime.engine, settings, runtime.box, runtime.wake)
+            runtime.changes.subscribe(worker.forget)
             worker_task = asyncio.create_task(worker.run(stop), name="worker")
+        # other processes' commits (PostgreSQL): their queued work, their integration edits
+        listener = await listen(settings.database_url, runtime.wake, runtime.changes) if settings.is_postgres else None
         try:
             yield
         finally:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            if listener is not None:
+                await listener.close()
             await runtime.aclose()
 
     app = FastAPI(
