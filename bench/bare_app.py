@@ -1,0 +1,35 @@
+"""The baseline: a bare FastAPI endpoint that reads the body and answers 200, nothing else.
+
+Served exactly as `jira-sync serve` serves the real app (cli.py: `uvicorn.run(app, host=...,
+port=..., log_level="info", access_log=False)`, so uvloop + httptools when installed), in its
+own process, so "ratio to bare" isolates what the webhook handler itself costs: secret
+check, parsing, the trigger decision and the database transaction.
+"""
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+app = FastAPI()
+
+
+@app.post("/webhooks/flashduty/{integration_id}")
+async def webhook(integration_id: int, request: Request) -> JSONResponse:
+    await request.body()  # the service reads the whole body too
+    return JSONResponse({"status": "accepted"})
+
+
+@app.get("/healthz")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
