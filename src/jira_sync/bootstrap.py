@@ -28,11 +28,13 @@ class Runtime:
     changes: IntegrationChanges
 
     async def aclose(self) -> None:
+        if self.ingestor.engine is not self.engine:
+            await self.ingestor.engine.dispose()
         await self.engine.dispose()
 
 
 async def start_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 4)
     if run_migrations:
         await migrate(engine)
     box = SecretBox(settings.secret_key.get_secret_value())
@@ -42,7 +44,11 @@ async def start_runtime(settings: Settings, *, run_migrations: bool = True) -> R
 
     wake = asyncio.Event()  # set after a commit that queued work; the worker waits on it
     changes = IntegrationChanges()
-    ingestor = Ingestor(engine, wake)
+    # On SQLite the webhook path gets a connection of its own (make_engine gives each engine
+    # one), so an ingest never queues behind the worker's statements; two writers at most
+    # keep SQLite's lock waits to a millisecond or two. PostgreSQL shares one pool.
+    ingest_engine = make_engine(settings.database_url) if not settings.is_postgres else engine
+    ingestor = Ingestor(ingest_engine, wake)
     changes.subscribe(ingestor.forget)
     admin = Admin(engine, box, jira_factory, on_change=changes.notify)
     return Runtime(settings, engine, box, admin, ingestor, wake, changes)

@@ -33,6 +33,9 @@ def load_settings():  # type: ignore[no-untyped-def]
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO: noise at our volume, and the incident history
+    # already keeps each Jira exchange (with secrets removed)
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @click.group()
@@ -263,3 +266,17 @@ def fake_jira(flavour: str, host: str, port: int) -> None:
     from .devtools.fake_jira import run_forever
 
     run_forever(flavour, host, port)
+
+
+@dev.command("send-example")
+@click.argument("webhook_url")
+@click.option("--secret", required=True, help="the integration's webhook secret")
+def send_example(webhook_url: str, secret: str) -> None:
+    """Send Flashduty's documented example event to a webhook URL, as Flashduty would."""
+    from .devtools.fake_flashduty import DOCUMENTED_EXAMPLE, WebhookSender
+    from .web.webhooks import SECRET_HEADER
+
+    with WebhookSender(webhook_url, {SECRET_HEADER: secret}) as sender:
+        status = sender.send(DOCUMENTED_EXAMPLE)
+    click.echo(f"HTTP {status}")
+    sys.exit(0 if status == 200 else 1)

@@ -82,3 +82,13 @@ def test_init_writes_a_private_env_once(monkeypatch, tmp_path) -> None:  # type:
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
     runner.invoke(main, ["init"])
     assert (tmp_path / ".env").read_text() == env  # never overwrites a key: stored secrets depend on it
+
+
+def test_send_example_posts_the_documented_payload(cloud) -> None:  # type: ignore[no-untyped-def]
+    _, hook = cloud.integration()
+    result = CliRunner().invoke(main, ["dev", "send-example", hook.url, "--secret", hook.headers["X-Jira-Sync-Secret"]])
+    assert result.exit_code == 0 and "HTTP 200" in result.output
+    cloud.synced()
+    cloud.issue_for("64b1352e376e32c85c56e25b")
+    wrong = CliRunner().invoke(main, ["dev", "send-example", hook.url, "--secret", "nope"])
+    assert wrong.exit_code == 1 and "HTTP 401" in wrong.output

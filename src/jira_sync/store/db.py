@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One connection: SQLite allows one writer at a time, and a second connection that
         # finds the database locked waits in SQLite's busy handler, which sleeps in steps of
@@ -21,7 +21,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # PostgreSQL: enough pooled connections for the worker's concurrency plus webhooks and
+    # the API, so a busy moment reuses connections instead of opening and closing overflow.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

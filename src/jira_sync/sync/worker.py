@@ -66,10 +66,10 @@ class Worker:
         try:
             while not stop.is_set():
                 self.wake.clear()
-                claimed = await self._claim_some()
-                if claimed:
+                due = await queue.next_due(self.engine)  # a read: cheap, and takes no write lock
+                if due is not None and due <= time.time() and await self._claim_some():
                     continue  # look again at once: more may be due
-                await self._sleep_until_due(stop)
+                await self._sleep_until(due, stop)
         finally:
             for task in list(self._tasks):
                 task.cancel()
@@ -96,8 +96,7 @@ class Worker:
         self._tasks.discard(task)
         self.wake.set()  # a slot is free
 
-    async def _sleep_until_due(self, stop: asyncio.Event) -> None:
-        due = await queue.next_due(self.engine)
+    async def _sleep_until(self, due: float | None, stop: asyncio.Event) -> None:
         timeout = SAFETY_POLL if due is None else min(SAFETY_POLL, max(0.0, due - time.time()))
         waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
