@@ -23,7 +23,10 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         return engine
     # PostgreSQL: enough pooled connections for the worker's concurrency plus webhooks and
     # the API, so a busy moment reuses connections instead of opening and closing overflow.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True)
+    # No pre-ping (a round trip per transaction): a connection the server dropped fails
+    # its statement, the pool discards it, and the caller's retry (webhook sender, worker
+    # backoff) gets a fresh one.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

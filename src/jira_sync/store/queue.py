@@ -240,10 +240,6 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
         .where(c.id.in_(due.scalar_subquery()))
         .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float))
         .returning(*incidents.c),
-        # an incident in flight counts from the end of its lease (its worker may have died)
-        "next_due": sa.select(sa.func.min(sa.case((c.lease_until > now, c.lease_until), else_=c.due_at))).where(
-            c.state == "pending"
-        ),
         "finish": incidents.update()
         .where(owned)
         .values(
@@ -259,7 +255,8 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
             last_synced_at=now,
             updated_at=now,
             **jira_state,
-        ),
+        )
+        .returning(c.state),
         "fail": incidents.update()
         .where(owned)
         .values(
@@ -288,12 +285,6 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
         return [dict(r) for r in (await conn.execute(_statements(conn)["claim"], params)).mappings()]
 
 
-async def next_due(engine: AsyncEngine) -> float | None:
-    """When the next claim can succeed."""
-    async with engine.connect() as conn:
-        return await conn.scalar(_statements(conn)["next_due"], {"now": time.time()})
-
-
 @functools.cache
 def _record_statement(columns: tuple[str, ...]) -> Any:
     c = incidents.c
@@ -314,18 +305,17 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: An
         return res.rowcount == 1
 
 
-async def finish(
-    engine: AsyncEngine, row: dict[str, Any], owner: str, log: list[dict]
-) -> None:
+async def finish(engine: AsyncEngine, row: dict[str, Any], owner: str, log: list[dict]) -> bool:
     """Done with the snapshot we claimed (its change_seq/comment_seq, and the Jira state the
-    reconcile left in `row`); stays pending if newer changes arrived meanwhile."""
+    reconcile left in `row`); stays pending, and returns True, if newer changes arrived."""
     params = dict(
         row_id=row["id"], owner=owner, now=time.time(), p_seq=row["change_seq"], p_comment_seq=row["comment_seq"],
         **{f"p_{col}": row[col] for col in JIRA_STATE},
     )
     async with engine.begin() as conn:
         await _write_log(conn, row["id"], log)
-        await conn.execute(_statements(conn)["finish"], params)
+        state = (await conn.execute(_statements(conn)["finish"], params)).scalar()
+    return state == "pending"
 
 
 async def fail(

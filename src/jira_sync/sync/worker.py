@@ -60,47 +60,49 @@ class Worker:
         self.clients = ClientCache(settings, record_exchange)
         self._tasks: set[asyncio.Task[None]] = set()
         self._rows: dict[int, tuple[float, Any]] = {}  # integration id -> (read at, row)
+        self._retry_at: float | None = None  # earliest backoff this worker has set
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started (concurrency %d)", self.owner, self.settings.worker_concurrency)
         try:
             while not stop.is_set():
                 self.wake.clear()
-                due = await queue.next_due(self.engine)  # a read: cheap, and takes no write lock
-                if due is not None and due <= time.time() and await self._claim_some():
-                    continue  # look again at once: more may be due
-                await self._sleep_until(due, stop)
+                room = self.settings.worker_concurrency - len(self._tasks)
+                if room <= 0:
+                    await self._wait_any([*self._tasks], stop, timeout=None)
+                    continue
+                if self._retry_at is not None and self._retry_at <= time.time():
+                    self._retry_at = None  # those retries are due: this claim takes them
+                rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
+                await self._start(rows)
+                if len(rows) == room:
+                    continue  # every slot filled: more may be due right now
+                # Nothing else is due. Sleep until an event is queued or a reconcile ends with
+                # more to do (both set `wake`), until our own earliest retry, or the safety poll
+                # (another process's backoffs, leases of a worker that died).
+                until = SAFETY_POLL if self._retry_at is None else min(SAFETY_POLL, self._retry_at - time.time())
+                await self._wait_any([], stop, timeout=max(0.0, until))
         finally:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.clients.aclose()
 
-    async def _claim_some(self) -> int:
-        room = self.settings.worker_concurrency - len(self._tasks)
-        if room <= 0:
-            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
-            return 1
-        rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
+    async def _start(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
-            return 0
+            return
         integrations = await self._integrations({r["integration_id"] for r in rows})
         for row in rows:
             integration = integrations.get(row["integration_id"])
             task = asyncio.create_task(self._handle(row, integration), name=f"reconcile-{row['id']}")
             self._tasks.add(task)
-            task.add_done_callback(self._done)
-        return len(rows)
+            task.add_done_callback(self._tasks.discard)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self.wake.set()  # a slot is free
-
-    async def _sleep_until(self, due: float | None, stop: asyncio.Event) -> None:
-        timeout = SAFETY_POLL if due is None else min(SAFETY_POLL, max(0.0, due - time.time()))
+    async def _wait_any(self, tasks: list[asyncio.Task[None]], stop: asyncio.Event, timeout: float | None) -> None:
+        """Until a task ends, `wake` or `stop` is set, or the timeout passes."""
         waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([*tasks, *waiters], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waiters:
                 w.cancel()
@@ -124,8 +126,12 @@ class Worker:
                 log.info("incident row %s: %s (retry in %s)", row["id"], message, delay)
             retry_at = None if delay is None else time.time() + delay
             await queue.fail(self.engine, row, self.owner, message, entries, retry_at=retry_at)
+            if retry_at is not None:
+                self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
+                self.wake.set()  # the loop may be asleep past this retry: let it recompute
             return
-        await queue.finish(self.engine, row, self.owner, entries)
+        if await queue.finish(self.engine, row, self.owner, entries):
+            self.wake.set()  # changes arrived while we worked: the incident is due again
 
     def forget(self, integration_id: int) -> None:
         """An integration changed: read it again before its next reconcile."""
