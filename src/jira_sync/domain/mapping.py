@@ -14,7 +14,13 @@ from typing import Any
 
 from ..jira.port import IssueDraft
 from .incident import IncidentSnapshot
-from .integration import CHINESE_STATUSES, DEFAULT_STATUSES, FieldMapping, IntegrationConfig, StatusMapping
+from .integration import (
+    CHINESE_STATUSES,
+    DEFAULT_STATUSES,
+    FieldMapping,
+    IntegrationConfig,
+    StatusMapping,
+)
 
 SUMMARY_MAX = 255  # Jira rejects longer summaries
 TEXTFIELD_MAX = 255  # single-line text custom fields have the same limit

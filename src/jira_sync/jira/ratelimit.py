@@ -17,7 +17,6 @@ import weakref
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 
-
 DEFAULT_LIMIT = 8
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.incident import WebhookEvent
+from .db import write
 from .tables import comments, events, exchanges, incidents, integrations
 
 NOTIFY_CHANNEL = "jira_sync_wakeup"
@@ -280,7 +281,7 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
     """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
     the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
     now = time.time()
-    async with engine.begin() as conn:
+    async with write(engine) as conn:
         params = dict(now=now, owner=owner, until=now + lease_seconds, limit=limit)
         return [dict(r) for r in (await conn.execute(_statements(conn)["claim"], params)).mappings()]
 
@@ -299,7 +300,7 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: An
     """Commit what Jira now holds at once (used around the create, where a crash must
     leave a trace: "creating" before the call, the issue id after). False = lease lost."""
     stmt = _record_statement(tuple(sorted(values)))
-    async with engine.begin() as conn:
+    async with write(engine) as conn:
         params = {f"p_{col}": value for col, value in values.items()}
         res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
         return res.rowcount == 1
@@ -312,7 +313,7 @@ async def finish(engine: AsyncEngine, row: dict[str, Any], owner: str, log: list
         row_id=row["id"], owner=owner, now=time.time(), p_seq=row["change_seq"], p_comment_seq=row["comment_seq"],
         **{f"p_{col}": row[col] for col in JIRA_STATE},
     )
-    async with engine.begin() as conn:
+    async with write(engine) as conn:
         await _write_log(conn, row["id"], log)
         state = (await conn.execute(_statements(conn)["finish"], params)).scalar()
     return state == "pending"
@@ -328,7 +329,7 @@ async def fail(
         p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at,
         **{f"p_{col}": row[col] for col in JIRA_STATE},
     )
-    async with engine.begin() as conn:
+    async with write(engine) as conn:
         await _write_log(conn, row["id"], log)
         await conn.execute(_statements(conn)["fail"], params)
 
@@ -348,7 +349,7 @@ async def comment_states(engine: AsyncEngine, row_id: int) -> dict[str, str]:
 
 
 async def mark_comment(engine: AsyncEngine, row_id: int, source_id: str, state: str, jira_id: str | None = None) -> None:
-    async with engine.begin() as conn:
+    async with write(engine) as conn:
         ins = _insert(conn, comments).values(
             incident_row_id=row_id, source_id=source_id, state=state, jira_comment_id=jira_id, created_at=time.time()
         )

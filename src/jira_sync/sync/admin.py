@@ -16,6 +16,7 @@ from ..domain.conditions import ConditionError, validate_conditions
 from ..domain.integration import IntegrationConfig, JiraConnection
 from ..jira.port import JiraPort
 from ..store import integrations as store
+from ..store.db import write
 from .changes import broadcast
 from .checks import CheckReport, check_integration
 
@@ -65,7 +66,7 @@ class Admin:
     async def create(self, cfg: IntegrationConfig, *, check: bool = True) -> Saved:
         report = await self._validated(cfg, check)
         secret = new_webhook_secret()
-        async with self.engine.begin() as conn:
+        async with write(self.engine) as conn:
             if await store.find_by_name(conn, cfg.name) is not None:
                 raise Conflict(f"an integration named {cfg.name!r} exists already")
             new_id = await store.insert(conn, cfg, self.box, hash_webhook_secret(secret), report.meta)
@@ -76,7 +77,7 @@ class Admin:
         current = await self.get(integration_id)
         merged = merge_config(current.config, changes)
         report = await self._validated(merged, check)
-        async with self.engine.begin() as conn:
+        async with write(self.engine) as conn:
             other = await store.find_by_name(conn, merged.name)
             if other is not None and other.id != integration_id:
                 raise Conflict(f"an integration named {merged.name!r} exists already")
@@ -90,7 +91,7 @@ class Admin:
         current = await self.get(integration_id)
         report = await self.check(current.config)
         if report.ok:
-            async with self.engine.begin() as conn:
+            async with write(self.engine) as conn:
                 await store.update(conn, integration_id, current.config, self.box, report.meta)
                 await broadcast(conn, integration_id)
             self.on_change(integration_id)
@@ -104,7 +105,7 @@ class Admin:
         return found
 
     async def set_enabled(self, integration_id: int, enabled: bool) -> None:
-        async with self.engine.begin() as conn:
+        async with write(self.engine) as conn:
             if not await store.set_enabled(conn, integration_id, enabled):
                 raise NotFound(f"integration {integration_id} not found")
             await broadcast(conn, integration_id)
@@ -112,7 +113,7 @@ class Admin:
 
     async def rotate_webhook_secret(self, integration_id: int) -> str:
         secret = new_webhook_secret()
-        async with self.engine.begin() as conn:
+        async with write(self.engine) as conn:
             if not await store.set_webhook_hash(conn, integration_id, hash_webhook_secret(secret)):
                 raise NotFound(f"integration {integration_id} not found")
             await broadcast(conn, integration_id)
@@ -120,7 +121,7 @@ class Admin:
         return secret
 
     async def delete(self, integration_id: int) -> None:
-        async with self.engine.begin() as conn:
+        async with write(self.engine) as conn:
             if not await store.delete(conn, integration_id):
                 raise NotFound(f"integration {integration_id} not found")
             await broadcast(conn, integration_id)

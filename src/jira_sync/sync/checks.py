@@ -12,8 +12,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.integration import CHINESE_STATUSES, DEFAULT_STATUSES, IntegrationConfig, JiraPlatform, StatusMapping
-from ..jira.port import FieldMeta, IssueType, JiraAuthError, JiraConnectError, JiraError, JiraPort
+from ..domain.integration import (
+    CHINESE_STATUSES,
+    DEFAULT_STATUSES,
+    IntegrationConfig,
+    JiraPlatform,
+    StatusMapping,
+)
+from ..jira.port import (
+    FieldMeta,
+    IssueType,
+    JiraAuthError,
+    JiraConnectError,
+    JiraError,
+    JiraPort,
+)
 
 PERMISSIONS = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS"]
 # filled by Jira or by every create we send

@@ -26,6 +26,7 @@ from ..domain.integration import IntegrationConfig
 from ..sources.flashduty import PayloadError, parse_webhook
 from ..store import integrations as integration_store
 from ..store import queue
+from ..store.db import write
 from ..store.queue import Accepted, Incoming
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class Ingestor:
 
     async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Accepted]]]) -> None:
         try:
-            async with self.engine.begin() as conn:
+            async with write(self.engine, first=True) as conn:
                 results = await queue.accept_events(conn, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:  # one bad delivery must not fail the others: write them alone

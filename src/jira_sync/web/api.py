@@ -5,17 +5,18 @@ import hmac
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 
 from ..bootstrap import Runtime
 from ..domain.conditions import ConditionError
 from ..domain.integration import IntegrationConfig
 from ..store import integrations as integration_store
 from ..store import queue
+from ..store.db import write
 from ..store.tables import events, exchanges, incidents
 from ..sync.admin import CheckFailed, Conflict, NotFound, Saved
 from .webhooks import SECRET_HEADER
@@ -261,7 +262,7 @@ async def sync_incident(rt: RT, integration_id: int, incident_id: str) -> dict[s
     integ = await _row(rt, integration_id)
     await _incident(rt, integration_id, incident_id)
     rt.changes.notify(integration_id)  # a person acting now expects the configuration as it is now
-    async with rt.engine.begin() as conn:
+    async with write(rt.engine) as conn:
         row = await queue.request_sync(conn, integration_id, incident_id)
     rt.wake.set()
     return incident_out(row, integ.config["jira"]["url"])
@@ -273,7 +274,7 @@ async def retry_incident(rt: RT, integration_id: int, incident_id: str) -> dict[
     integ = await _row(rt, integration_id)
     await _incident(rt, integration_id, incident_id)
     rt.changes.notify(integration_id)  # the fix may have been made elsewhere (e.g. the CLI)
-    async with rt.engine.begin() as conn:
+    async with write(rt.engine) as conn:
         row = await queue.retry_failed(conn, integration_id, incident_id)
     if row is None:
         raise HTTPException(409, "incident is not in the failed state")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-
 SECRET_HEADER = "X-Jira-Sync-Secret"
 
 router = APIRouter(tags=["webhooks"])

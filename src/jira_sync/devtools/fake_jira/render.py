@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import text
-from .model import CATEGORIES, Comment, FieldDef, Issue, IssueType, Priority, Project, Status, Transition, User
+from .model import (
+    CATEGORIES,
+    Comment,
+    FieldDef,
+    Issue,
+    IssueType,
+    Priority,
+    Project,
+    Status,
+    Transition,
+    User,
+)
 
 if TYPE_CHECKING:
     from .state import FakeJira

@@ -5,7 +5,16 @@ Documented for people in the package docstring; keep the two in step.
 from __future__ import annotations
 
 from .model import (
-    SELECT, TEXTAREA, TEXTFIELD, FieldDef, IssueType, Priority, Project, Status, Transition, User,
+    SELECT,
+    TEXTAREA,
+    TEXTFIELD,
+    FieldDef,
+    IssueType,
+    Priority,
+    Project,
+    Status,
+    Transition,
+    User,
     Workflow,
 )
 
