@@ -14,6 +14,9 @@ from jira_sync.settings import Settings
 from support import ADMIN_TOKEN
 from support.service import Api, ServiceThread
 
+# the emulator's FLOW project: Open -> Triage -> In Progress -> Resolved -> Closed
+FLOW_STATUSES = {"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
+
 CREDENTIALS = {
     "cloud": {"platform": "cloud", "username": "admin@example.com", "secret": "cloud-token"},
     "server": {"platform": "server", "username": "admin", "secret": "secret"},

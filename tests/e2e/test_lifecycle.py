@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from e2e.conftest import Stack
+from e2e.conftest import FLOW_STATUSES, Stack
 
 
 def _text(value) -> str:  # type: ignore[no-untyped-def]
@@ -154,7 +154,7 @@ def test_steady_state_costs_one_jira_request_per_change(cloud: Stack) -> None:
 def test_issue_moved_by_hand_in_jira_is_still_moved(cloud: Stack) -> None:
     """Memory of the workflow is only a shortcut: a stale one falls back to asking Jira."""
     _, hook = cloud.integration(
-        project="FLOW", status_map={"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
+        project="FLOW", status_map=FLOW_STATUSES
     )
     fd = cloud.flashduty
     new = fd.open_incident()

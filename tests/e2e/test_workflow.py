@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
-from e2e.conftest import Stack
+from e2e.conftest import FLOW_STATUSES, Stack
 
 
 def test_multi_step_workflow_with_resolution(stack: Stack) -> None:
     _, hook = stack.integration(
-        project="FLOW", status_map={"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
+        project="FLOW", status_map=FLOW_STATUSES
     )
     fd = stack.flashduty
     new = fd.open_incident()
