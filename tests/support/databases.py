@@ -7,12 +7,15 @@ which turns the skip into a failure.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 
 import pytest
 
 PG_URL = os.environ.get("JIRA_SYNC_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-TEST_DB = "jira_sync_test"
+# One database per pytest run, so two runs on one machine (a developer's and CI's) never
+# empty each other's tables; dropped when the run ends.
+TEST_DB = f"jira_sync_test_{os.getpid()}"
 
 
 def _plain(url: str) -> str:
@@ -28,6 +31,7 @@ async def _prepare_pg() -> str:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", TEST_DB)
         if not exists:
             await admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+            atexit.register(_drop_test_database)
     finally:
         await admin.close()
     url = PG_URL.rsplit("/", 1)[0] + "/" + TEST_DB
@@ -37,6 +41,22 @@ async def _prepare_pg() -> str:
     finally:
         await conn.close()
     return url
+
+
+def _drop_test_database() -> None:
+    async def drop() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(_plain(PG_URL), timeout=3)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    try:
+        asyncio.run(drop())
+    except Exception:  # best effort: a leftover test database is harmless
+        pass
 
 
 def postgres_url() -> str:

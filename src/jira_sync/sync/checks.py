@@ -69,6 +69,14 @@ async def _check(cfg: IntegrationConfig, jira: JiraPort, report: CheckReport) ->
         return
     me = await jira.myself()
     project = await jira.project(cfg.project)
+    # before the create metadata: Jira lists no issue types at all to an account that may
+    # not create issues, which would otherwise read as "issue type not available"
+    perms = await jira.my_permissions(project.key, PERMISSIONS)
+    missing = [p for p in PERMISSIONS if not perms.get(p, False)]
+    if missing:
+        report.errors.append(f"the account {me.display_name} lacks these permissions in {project.key}: {', '.join(missing)}")
+        if "CREATE_ISSUES" in missing:
+            return
     issue_type = _pick_issue_type(await jira.issue_types(project.key), cfg.issue_type, report)
     if issue_type is None:
         return
@@ -88,10 +96,6 @@ async def _check(cfg: IntegrationConfig, jira: JiraPort, report: CheckReport) ->
             "flashduty-<incident id>, so a create whose answer is lost could not be found again"
         )
     await _check_statuses(cfg, jira, project.key, issue_type.id, report)
-    perms = await jira.my_permissions(project.key, PERMISSIONS)
-    missing = [p for p in PERMISSIONS if not perms.get(p, False)]
-    if missing:
-        report.errors.append(f"the account {me.display_name} lacks these permissions in {project.key}: {', '.join(missing)}")
 
 
 def _pick_issue_type(types: list[IssueType], wanted: str, report: CheckReport) -> IssueType | None:
