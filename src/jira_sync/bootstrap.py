@@ -28,8 +28,6 @@ class Runtime:
     changes: IntegrationChanges
 
     async def aclose(self) -> None:
-        if self.ingestor.engine is not self.engine:
-            await self.ingestor.engine.dispose()
         await self.engine.dispose()
 
 
@@ -44,11 +42,7 @@ async def start_runtime(settings: Settings, *, run_migrations: bool = True) -> R
 
     wake = asyncio.Event()  # set after a commit that queued work; the worker waits on it
     changes = IntegrationChanges()
-    # On SQLite the webhook path gets a connection of its own (make_engine gives each engine
-    # one), so an ingest never queues behind the worker's statements; two writers at most
-    # keep SQLite's lock waits to a millisecond or two. PostgreSQL shares one pool.
-    ingest_engine = make_engine(settings.database_url) if not settings.is_postgres else engine
-    ingestor = Ingestor(ingest_engine, wake)
+    ingestor = Ingestor(engine, wake)
     changes.subscribe(ingestor.forget)
     admin = Admin(engine, box, jira_factory, on_change=changes.notify)
     return Runtime(settings, engine, box, admin, ingestor, wake, changes)

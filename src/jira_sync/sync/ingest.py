@@ -141,7 +141,7 @@ class Ingestor:
 
     async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Accepted]]]) -> None:
         try:
-            async with write(self.engine, first=True) as conn:
+            async with write(self.engine) as conn:
                 results = await queue.accept_events(conn, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:  # one bad delivery must not fail the others: write them alone
