@@ -22,7 +22,7 @@ def sqlite_database(workdir: Path) -> Database:
     numbers = itertools.count()
 
     def fresh() -> str:
-        return f"sqlite+aiosqlite:///{workdir / f'bench-{next(numbers)}.db'}"
+        return f"sqlite:///{workdir / f'bench-{next(numbers)}.db'}"
 
     return Database("SQLite", fresh)
 

@@ -13,7 +13,7 @@ from support import ADMIN_TOKEN
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/jira-sync.db"
+        return f"sqlite:///{tmp_path}/jira-sync.db"
     return postgres_url()
 
 

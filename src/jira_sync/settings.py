@@ -8,13 +8,13 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DB = "sqlite+aiosqlite:///./jira-sync.db"
+DEFAULT_DB = "sqlite:///./jira-sync.db"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JIRA_SYNC_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(default=DEFAULT_DB, description="sqlite+aiosqlite:///path or postgresql+asyncpg://...")
+    database_url: str = Field(default=DEFAULT_DB, description="sqlite:///path or postgresql+asyncpg://...")
     secret_key: SecretStr = Field(description="Fernet key that encrypts stored credentials (jira-sync keygen)")
     admin_token: SecretStr = Field(description="Bearer token for the REST API")
     host: str = "127.0.0.1"

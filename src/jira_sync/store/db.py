@@ -21,6 +21,7 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # SQLite runs inline on the event loop (store/sqlite_inline.py explains why). Another
         # process writing (the CLI) can make a statement wait for SQLite's lock: bounded to
         # a few seconds, since the wait holds the loop.
+        # (the sqlite+aiosqlite: spelling of earlier versions is accepted)
         engine = InlineEngine(url.replace("sqlite+aiosqlite:", "sqlite:", 1), busy_timeout_s=5)
         _tune_sqlite(engine.sync_engine)
         return engine  # type: ignore[return-value]  # the AsyncEngine subset the store uses
