@@ -167,3 +167,19 @@ def test_transient_failures_end_in_the_failed_state_after_the_last_attempt(setti
         assert not stack.jira.issues
     finally:
         stop()
+
+
+def test_adopted_issue_gets_the_severity_that_changed_meanwhile(cloud: Stack) -> None:
+    """The create's answer is lost, the severity changes before the retry: the adopted issue
+    must end with the new priority, not the one it was created with."""
+    _, hook = cloud.integration()
+    cloud.jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="lost_response", times=1, delay=1.0)
+    new = cloud.flashduty.open_incident(incident_severity="Critical")
+    incident_id = new["incident"]["incident_id"]
+    cloud.send(hook, new)
+    wait_until(lambda: cloud.jira.issues_with_label(f"flashduty-{incident_id}"), what="the create to land")
+    cloud.send(hook, cloud.flashduty.set_severity(incident_id, "Info"))  # while the answer is lost
+    cloud.synced(timeout=30)
+    issue = cloud.issue_for(incident_id)
+    assert issue.fields["priority"]["id"] == "4"  # Info -> Low
+    assert cloud.jira.count_requests("POST", r"/rest/api/\d/issue$") == 1

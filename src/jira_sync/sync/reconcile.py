@@ -117,7 +117,8 @@ async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
         create_state="created",
         jira_issue_id=found.id,
         jira_issue_key=found.key,
-        jira_priority_id=draft.priority_id,
+        # an adopted issue was created from an older snapshot: its priority is not known
+        jira_priority_id=draft.priority_id if job.created_now else None,
         jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
         jira_status_id=None,
     )
