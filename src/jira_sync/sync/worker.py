@@ -28,6 +28,8 @@ from .reconcile import Job, LeaseLost, reconcile
 log = logging.getLogger(__name__)
 
 SAFETY_POLL = 5.0  # seconds; events wake the worker directly, this only catches strays
+DB_RETRY = 2.0  # seconds between claims while the database is unavailable
+SHUTDOWN_GRACE = 10.0  # seconds in-flight reconciles get to finish when the service stops
 INTEGRATION_TTL = 2.0  # seconds; change notices normally refresh a cached integration first
 
 # the exchange log of the incident being reconciled in this task (one task per incident)
@@ -73,8 +75,13 @@ class Worker:
                     continue
                 if self._retry_at is not None and self._retry_at <= time.time():
                     self._retry_at = None  # those retries are due: this claim takes them
-                rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
-                await self._start(rows)
+                try:
+                    rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
+                    await self._start(rows)
+                except Exception:  # the database is away (restart, network): keep the worker alive
+                    log.exception("worker: could not claim; trying again in %s s", DB_RETRY)
+                    await self._wait_any([], stop, timeout=DB_RETRY)
+                    continue
                 if len(rows) == room:
                     continue  # every slot filled: more may be due right now
                 # Nothing else is due. Sleep until an event is queued or a reconcile ends with
@@ -83,6 +90,10 @@ class Worker:
                 until = SAFETY_POLL if self._retry_at is None else min(SAFETY_POLL, self._retry_at - time.time())
                 await self._wait_any([], stop, timeout=max(0.0, until))
         finally:
+            # let reconciles in flight finish (their incidents would otherwise stay leased
+            # until the lease runs out), then cancel what is left
+            if self._tasks:
+                await asyncio.wait([*self._tasks], timeout=SHUTDOWN_GRACE)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -125,13 +136,22 @@ class Worker:
             else:
                 log.info("incident row %s: %s (retry in %s)", row["id"], message, delay)
             retry_at = None if delay is None else time.time() + delay
-            await queue.fail(self.engine, row, self.owner, message, entries, retry_at=retry_at)
+            await self._close(queue.fail(self.engine, row, self.owner, message, entries, retry_at=retry_at))
             if retry_at is not None:
                 self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
                 self.wake.set()  # the loop may be asleep past this retry: let it recompute
             return
-        if await queue.finish(self.engine, row, self.owner, entries):
+        if await self._close(queue.finish(self.engine, row, self.owner, entries)):
             self.wake.set()  # changes arrived while we worked: the incident is due again
+
+    async def _close(self, write: Any) -> Any:
+        """The closing write of a reconcile. If the database is away, the incident stays
+        leased and is taken up again when the lease runs out: nothing is lost."""
+        try:
+            return await write
+        except Exception:
+            log.exception("worker: could not record the outcome; the incident is retried after its lease")
+            return None
 
     def forget(self, integration_id: int) -> None:
         """An integration changed: read it again before its next reconcile."""

@@ -1,0 +1,59 @@
+"""The worker outlives a database that goes away for a moment."""
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+
+from jira_sync.crypto import SecretBox
+from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
+from jira_sync.domain.integration import IntegrationConfig
+from jira_sync.store import integrations as integration_store
+from jira_sync.store import queue
+from jira_sync.store.db import make_engine, migrate
+from jira_sync.store.tables import incidents
+from jira_sync.sync import worker as worker_module
+from jira_sync.sync.worker import Worker
+
+CONFIG = {
+    "name": "ops",
+    # nothing listens there: the reconcile fails fast with a connection error (retryable)
+    "jira": {"platform": "cloud", "url": "http://127.0.0.1:9", "username": "a@b.c", "secret": "tok"},
+    "project": "OPS",
+    "issue_type": "10001",
+}
+
+
+async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(settings.database_url)
+    await migrate(engine)
+    box = SecretBox(settings.secret_key.get_secret_value())
+    async with engine.begin() as conn:
+        iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, {})
+        event = WebhookEvent("e1", "i_new", 1, IncidentSnapshot(incident_id="inc1", title="t"))
+        await queue.accept_event(conn, iid, event, activate=True, outcome="queued")
+
+    real_claim, calls = queue.claim, []
+
+    async def flaky_claim(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("claim", {}, Exception("server closed the connection"))
+        return await real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module.queue, "claim", flaky_claim)
+    monkeypatch.setattr(worker_module, "DB_RETRY", 0.05)
+    stop, wake = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(Worker(engine, settings, box, wake).run(stop))
+    try:
+        for _ in range(200):  # the incident was attempted after the failed claim
+            async with engine.connect() as conn:
+                attempts = await conn.scalar(sa.select(incidents.c.attempts))
+            if attempts:
+                break
+            await asyncio.sleep(0.05)
+        assert attempts == 1 and len(calls) >= 2 and not task.done()
+    finally:
+        stop.set()
+        await task
+        await engine.dispose()
