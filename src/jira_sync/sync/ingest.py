@@ -45,6 +45,7 @@ class IngestResult:
 
 
 UNAUTHORIZED = IngestResult(401, {"error": "unauthorized", "message": "missing or wrong webhook secret"})
+UNAVAILABLE = IngestResult(503, {"error": "unavailable", "message": "the event could not be stored; nothing was recorded"})
 
 
 class Trigger:
@@ -87,7 +88,11 @@ class Ingestor:
         self._known.pop(integration_id, None)
 
     async def ingest(self, integration_id: int, presented_secret: str | None, body: bytes) -> IngestResult:
-        known = await self._integration(integration_id)
+        try:
+            known = await self._integration(integration_id)
+        except Exception:
+            log.exception("could not read integration %s", integration_id)
+            return UNAVAILABLE
         # the same answer for an unknown integration and a wrong secret: ids are not secrets
         if known is None or not webhook_secret_matches(presented_secret, known.row.webhook_secret_hash):
             return UNAUTHORIZED
@@ -101,6 +106,8 @@ class Ingestor:
         except IntegrityError:  # the integration was deleted a moment ago
             self.forget(integration_id)
             return UNAUTHORIZED
+        except Exception:  # the database is away (logged by the writer): nothing was kept
+            return UNAVAILABLE
         # committed: only now may Flashduty hear 200
         if accepted.duplicate:
             return IngestResult(200, {"status": "duplicate", "event_id": event.event_id})
