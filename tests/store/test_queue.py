@@ -139,3 +139,21 @@ async def test_failures_back_off_then_fail_visibly_and_retry(engine, integration
     async with engine.begin() as conn:
         assert await queue.retry_failed(conn, integration_id, "inc1") is not None
     assert len(await queue.claim(engine, "w", 10, 60)) == 1
+
+
+async def test_history_older_than_the_retention_is_pruned(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    from jira_sync.store.tables import exchanges
+
+    await accept(engine, integration_id, event("old", 1000))
+    [claimed] = await queue.claim(engine, "w", 10, 60)
+    exchange = dict(at=0.0, method="POST", path="/rest/api/3/issue", request_body={}, status=201,
+                    response_body={}, duration_ms=1.0)
+    await queue.finish(engine, claimed, "w", [exchange])
+    async with engine.begin() as conn:
+        await conn.execute(events.update().values(received_at=100.0))  # long ago
+    await accept(engine, integration_id, event("new", 2000))
+    assert await queue.prune_history(engine, older_than=1000.0) == (1, 1)
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(events)) == 1
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(exchanges)) == 0
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(incidents)) == 1  # incidents stay

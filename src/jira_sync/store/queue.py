@@ -385,3 +385,16 @@ async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) 
         "all_synced": r.waiting == 0 and r.in_flight == 0 and r.failed == 0,
     }
 
+
+
+# ------------------------------------------------------------------ housekeeping
+async def prune_history(engine: AsyncEngine, older_than: float) -> tuple[int, int]:
+    """Delete deliveries and Jira exchanges recorded before `older_than` (unix seconds).
+
+    Old deliveries are only needed to recognise a redelivery, which Flashduty makes within
+    seconds; incidents, their links and comment records are kept whatever their age.
+    """
+    async with write(engine) as conn:
+        gone_events = await conn.execute(events.delete().where(events.c.received_at < older_than))
+        gone_exchanges = await conn.execute(exchanges.delete().where(exchanges.c.at < older_than))
+        return gone_events.rowcount, gone_exchanges.rowcount

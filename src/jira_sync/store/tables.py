@@ -40,6 +40,7 @@ events = sa.Table(
     sa.Column("outcome", sa.String(32), nullable=False),  # queued | stored | stale | ...
     sa.UniqueConstraint("integration_id", "event_id", name="uq_events_integration_event"),
     sa.Index("ix_events_incident", "integration_id", "incident_id", "id"),
+    sa.Index("ix_events_received", "integration_id", "received_at"),  # last event; retention
 )
 
 # One row per integration x incident: the latest snapshot, the queue entry, and the Jira link.
@@ -110,4 +111,5 @@ exchanges = sa.Table(
     sa.Column("response_body", sa.JSON, nullable=True),
     sa.Column("duration_ms", sa.Float, nullable=False),
     sa.Index("ix_exchanges_incident", "incident_row_id", "id"),
+    sa.Index("ix_exchanges_at", "at"),  # retention
 )

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SAFETY_POLL = 5.0  # seconds; events wake the worker directly, this only catches strays
 DB_RETRY = 2.0  # seconds between claims while the database is unavailable
 SHUTDOWN_GRACE = 10.0  # seconds in-flight reconciles get to finish when the service stops
+PRUNE_EVERY = 3600.0  # seconds between history clean-ups
 INTEGRATION_TTL = 2.0  # seconds; change notices normally refresh a cached integration first
 
 # the exchange log of the incident being reconciled in this task (one task per incident)
@@ -63,6 +64,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._rows: dict[int, tuple[float, Any]] = {}  # integration id -> (read at, row)
         self._retry_at: float | None = None  # earliest backoff this worker has set
+        self._next_prune = 0.0  # history clean-up: first when the queue is first quiet
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started (concurrency %d)", self.owner, self.settings.worker_concurrency)
@@ -84,6 +86,7 @@ class Worker:
                     continue
                 if len(rows) == room:
                     continue  # every slot filled: more may be due right now
+                await self._housekeeping()
                 # Nothing else is due. Sleep until an event is queued or a reconcile ends with
                 # more to do (both set `wake`), until our own earliest retry, or the safety poll
                 # (another process's backoffs, leases of a worker that died).
@@ -98,6 +101,21 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.clients.aclose()
+
+    async def _housekeeping(self) -> None:
+        """Now and then, when the queue is quiet: drop history older than HISTORY_DAYS."""
+        now = time.time()
+        if now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        try:
+            events, exchanges = await queue.prune_history(self.engine, now - self.settings.history_days * 86400)
+        except Exception:
+            log.exception("worker: history clean-up failed; trying again later")
+            return
+        if events or exchanges:
+            log.info("history clean-up: %d events and %d Jira exchanges older than %s days removed",
+                     events, exchanges, self.settings.history_days)
 
     async def _start(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
