@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,10 +23,10 @@ from ..domain.conditions import compile_conditions
 from ..domain.incident import IncidentSnapshot, WebhookEvent
 from ..domain.integration import IntegrationConfig
 from ..sources.flashduty import PayloadError, parse_webhook
-from ..store import integrations as integration_store
 from ..store import queue
 from ..store.db import write
 from ..store.queue import Accepted, Incoming
+from .changes import IntegrationRows
 
 log = logging.getLogger(__name__)
 
@@ -68,39 +67,33 @@ class Trigger:
         return False, "stored"
 
 
-@dataclass(slots=True)
-class _Known:
-    row: Any
-    trigger: Trigger
-    fetched_at: float
-
-
 class Ingestor:
     def __init__(self, engine: AsyncEngine, wake: asyncio.Event | None) -> None:
         self.engine = engine
         self.wake = wake
-        self._known: dict[int, _Known] = {}
+        self.rows = IntegrationRows(engine, ttl=ROW_TTL)
+        self._triggers: dict[tuple[int, float], Trigger] = {}  # (id, updated_at) -> compiled
         self._waiting: list[tuple[Incoming, asyncio.Future[Accepted]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     def forget(self, integration_id: int) -> None:
         """An integration changed (or went away): read it again on its next webhook."""
-        self._known.pop(integration_id, None)
+        self.rows.forget(integration_id)
 
     async def ingest(self, integration_id: int, presented_secret: str | None, body: bytes) -> IngestResult:
         try:
-            known = await self._integration(integration_id)
+            row = await self.rows.get(integration_id)
         except Exception:
             log.exception("could not read integration %s", integration_id)
             return UNAVAILABLE
         # the same answer for an unknown integration and a wrong secret: ids are not secrets
-        if known is None or not webhook_secret_matches(presented_secret, known.row.webhook_secret_hash):
+        if row is None or not webhook_secret_matches(presented_secret, row.webhook_secret_hash):
             return UNAUTHORIZED
         try:
             event = parse_webhook(body)
         except PayloadError as exc:
             return IngestResult(400, {"error": "bad_payload", "message": str(exc)})
-        activate, outcome = known.trigger.decide(event)
+        activate, outcome = self._trigger(row).decide(event)
         try:
             accepted = await self._submit(Incoming(integration_id, event, activate, outcome))
         except IntegrityError:  # the integration was deleted a moment ago
@@ -113,25 +106,19 @@ class Ingestor:
             return IngestResult(200, {"status": "duplicate", "event_id": event.event_id})
         result = {"status": "accepted", "event_id": event.event_id, "incident_id": event.incident.incident_id}
         result["sync"] = "queued" if accepted.queued else outcome
-        if not known.row.enabled:
+        if not row.enabled:
             result["note"] = "integration disabled: stored, syncs when enabled"
         return IngestResult(200, result)
 
-    async def _integration(self, integration_id: int) -> _Known | None:
-        now = time.monotonic()
-        known = self._known.get(integration_id)
-        if known is not None and now - known.fetched_at < ROW_TTL:
-            return known
-        async with self.engine.connect() as conn:
-            row = await integration_store.get_row(conn, integration_id)
-        if row is None:
-            self._known.pop(integration_id, None)
-            return None
-        if known is not None and known.row.updated_at == row.updated_at:
-            known.row, known.fetched_at = row, now  # unchanged: keep the compiled trigger
-            return known
-        known = self._known[integration_id] = _Known(row, Trigger(row.config), now)
-        return known
+    def _trigger(self, row: Any) -> Trigger:
+        """The row's trigger, compiled once per configuration version."""
+        key = (row.id, row.updated_at)
+        trigger = self._triggers.get(key)
+        if trigger is None:
+            if len(self._triggers) > 1024:  # old versions pile up over months of edits
+                self._triggers.clear()
+            trigger = self._triggers[key] = Trigger(row.config)
+        return trigger
 
     # ------------------------------------------------------------------ group commit
     async def _submit(self, item: Incoming) -> Accepted:

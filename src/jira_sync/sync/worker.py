@@ -20,8 +20,8 @@ from ..crypto import SecretBox
 from ..jira.port import Exchange, JiraError
 from ..jira.ratelimit import retry_delay
 from ..settings import Settings
-from ..store import integrations as integration_store
 from ..store import queue
+from .changes import IntegrationRows
 from .clients import ClientCache
 from .reconcile import Job, LeaseLost, reconcile
 
@@ -62,7 +62,7 @@ class Worker:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.clients = ClientCache(settings, record_exchange)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._rows: dict[int, tuple[float, Any]] = {}  # integration id -> (read at, row)
+        self.integrations = IntegrationRows(engine, ttl=INTEGRATION_TTL)
         self._retry_at: float | None = None  # earliest backoff this worker has set
         self._next_prune = 0.0  # history clean-up: first when the queue is first quiet
 
@@ -120,7 +120,7 @@ class Worker:
     async def _start(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        integrations = await self._integrations({r["integration_id"] for r in rows})
+        integrations = await self.integrations.get_many({r["integration_id"] for r in rows})
         for row in rows:
             integration = integrations.get(row["integration_id"])
             task = asyncio.create_task(self._handle(row, integration), name=f"reconcile-{row['id']}")
@@ -173,22 +173,7 @@ class Worker:
 
     def forget(self, integration_id: int) -> None:
         """An integration changed: read it again before its next reconcile."""
-        self._rows.pop(integration_id, None)
-
-    async def _integrations(self, ids: set[int]) -> dict[int, Any]:
-        """Integration rows, cached until a change notice (or INTEGRATION_TTL as a safety net,
-        for changes no notice reaches: SQLite edited from another process)."""
-        now = time.monotonic()
-        stale = {i for i in ids if i not in self._rows or now - self._rows[i][0] >= INTEGRATION_TTL}
-        if stale:
-            async with self.engine.connect() as conn:
-                fresh = await integration_store.get_rows(conn, stale)
-            for i in stale:
-                if i in fresh:
-                    self._rows[i] = (now, fresh[i])
-                else:
-                    self._rows.pop(i, None)
-        return {i: self._rows[i][1] for i in ids if i in self._rows}
+        self.integrations.forget(integration_id)
 
     def _job(self, row: dict[str, Any], integration: Any) -> Job:
         if integration is None:
