@@ -22,9 +22,25 @@ from .tables import comments, events, exchanges, incidents, integrations
 NOTIFY_CHANNEL = "jira_sync_wakeup"
 
 
+def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which has ON CONFLICT (same syntax on SQLite and PostgreSQL)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def _insert(conn: AsyncConnection, table: sa.Table):  # type: ignore[no-untyped-def]
-    """INSERT with the dialect's ON CONFLICT support (same syntax on SQLite and PostgreSQL)."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    return _insert_for(conn.dialect.name)(table)
+
+
+@functools.cache
+def _wake_statement(dialect: str) -> Any:
+    return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")) if dialect == "postgresql" else None
+
+
+async def _wake_workers(conn: AsyncConnection) -> None:
+    """Tell `jira-sync worker` processes (PostgreSQL) that work is queued, once this commits."""
+    statement = _wake_statement(conn.dialect.name)
+    if statement is not None:
+        await conn.execute(statement)
 
 
 # ------------------------------------------------------------------ accepting events
@@ -46,14 +62,14 @@ class Incoming:
 
 
 @functools.cache
-def _ingest_statements(dialect: str) -> tuple[Any, Any, Any]:
+def _ingest_statements(dialect: str) -> tuple[Any, Any]:
     """The statements of an ingest, built once per dialect.
 
     Webhooks are the hot path: building an upsert (its `excluded` proxies, the CASEs) costs
     more than running it, so they are built once with bind parameters and SQLAlchemy's
     compiled cache does the rest. Both run as multi-row statements for a batch.
     """
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = _insert_for(dialect)
     new_events = insert(events).on_conflict_do_nothing().returning(events.c.integration_id, events.c.event_id)
     now = sa.bindparam("now", type_=sa.Float)
     up = insert(incidents)
@@ -79,8 +95,7 @@ def _ingest_statements(dialect: str) -> tuple[Any, Any, Any]:
             "updated_at": now,
         },
     ).returning(incidents.c.id, incidents.c.state, incidents.c.integration_id, incidents.c.incident_id)
-    notify = sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")) if dialect == "postgresql" else None
-    return new_events, upsert, notify
+    return new_events, upsert
 
 
 async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Accepted]:
@@ -92,7 +107,7 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     change_seq, so ten changes while Jira is down coalesce into one reconcile. Rows are
     written in key order so concurrent batches on PostgreSQL cannot deadlock.
     """
-    new_events, upsert, notify = _ingest_statements(conn.dialect.name)
+    new_events, upsert = _ingest_statements(conn.dialect.name)
     now = time.time()
     first: dict[tuple[int, str], int] = {}  # (integration, event id) -> index of its first delivery
     for i, item in enumerate(batch):
@@ -108,8 +123,8 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     if merged:
         rows = [merged[k] for k in sorted(merged)]
         states = {(r.integration_id, r.incident_id): r for r in await conn.execute(upsert, rows)}
-    if notify is not None and any(r.state == "pending" for r in states.values()):
-        await conn.execute(notify)  # wakes `jira-sync worker` processes once this commits
+    if any(r.state == "pending" for r in states.values()):
+        await _wake_workers(conn)
 
     results = []
     for i, item in enumerate(batch):
@@ -184,8 +199,8 @@ async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: 
         .returning(*incidents.c)
     )
     row = res.mappings().first()
-    if row is not None and conn.dialect.name == "postgresql":
-        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    if row is not None:
+        await _wake_workers(conn)
     return dict(row) if row else None
 
 
@@ -199,8 +214,8 @@ async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: 
         .returning(*incidents.c)
     )
     row = res.mappings().first()
-    if row is not None and conn.dialect.name == "postgresql":
-        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+    if row is not None:
+        await _wake_workers(conn)
     return dict(row) if row else None
 
 
