@@ -47,7 +47,8 @@ def event(event_id: str, t: int, *, incident: str = "inc1", sev: str = "Warning"
 
 async def accept(engine, iid, ev, activate=True):  # type: ignore[no-untyped-def]
     async with engine.begin() as conn:
-        return await queue.accept_event(conn, iid, ev, activate=activate, outcome="queued")
+        [accepted] = await queue.accept_events(conn, [queue.Incoming(iid, ev, activate, "queued")])
+        return accepted
 
 
 async def row(engine, iid, incident="inc1"):  # type: ignore[no-untyped-def]

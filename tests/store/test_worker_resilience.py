@@ -31,7 +31,7 @@ async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, mo
     async with engine.begin() as conn:
         iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, {})
         event = WebhookEvent("e1", "i_new", 1, IncidentSnapshot(incident_id="inc1", title="t"))
-        await queue.accept_event(conn, iid, event, activate=True, outcome="queued")
+        await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
 
     real_claim, calls = queue.claim, []
 

@@ -171,14 +171,6 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     row.update(state="pending" if active else "idle", pending_since=now if active else None, due_at=now if active else None)
 
 
-async def accept_event(
-    conn: AsyncConnection, integration_id: int, event: WebhookEvent, *, activate: bool, outcome: str
-) -> Accepted:
-    """One delivery (see `accept_events`)."""
-    [result] = await accept_events(conn, [Incoming(integration_id, event, activate, outcome)])
-    return result
-
-
 async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: str) -> dict | None:
     """The manual trigger from the API: activate and queue an incident we have a snapshot of."""
     now = time.time()
