@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e .
 .venv/bin/jira-sync init
+.venv/bin/jira-sync users ensure-admin   # first run: a console account, password printed once
 exec .venv/bin/jira-sync serve "$@"

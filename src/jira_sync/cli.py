@@ -1,4 +1,4 @@
-"""jira-sync command line: serve | worker | migrate | init | keygen | integrations | dev."""
+"""jira-sync command line: serve | worker | migrate | init | keygen | integrations | users | dev."""
 from __future__ import annotations
 
 import asyncio
@@ -249,6 +249,104 @@ def integrations_check(ident: str) -> None:
         click.echo(f"error: {e}", err=True)
     click.echo("ok" if report.ok else "check failed")
     sys.exit(0 if report.ok else 1)
+
+
+# ------------------------------------------------------------------ console accounts
+@main.group()
+def users() -> None:
+    """Console accounts (the web console at /console needs one to sign in)."""
+
+
+def _accounts(rt):  # type: ignore[no-untyped-def]
+    from .console.auth import Accounts
+
+    return Accounts(rt.engine, rt.settings.secret_key.get_secret_value())
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
+def users_add(username: str, password_stdin: bool) -> None:
+    """Create a console account (asks for its password)."""
+    from .console.auth import AccountError
+
+    password = _new_password(password_stdin)
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        await _accounts(rt).add_user(username, password)
+
+    try:
+        _run(go)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created console user {username!r}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
+def users_passwd(username: str, password_stdin: bool) -> None:
+    """Set a console account's password (signs out its sessions)."""
+    from .console.auth import AccountError
+
+    password = _new_password(password_stdin)
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        await _accounts(rt).set_password(username, password)
+
+    try:
+        _run(go)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password changed for {username!r}")
+
+
+@users.command("remove")
+@click.argument("username")
+def users_remove(username: str) -> None:
+    """Delete a console account."""
+    from .console.auth import AccountError
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        await _accounts(rt).remove_user(username)
+
+    try:
+        _run(go)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"removed console user {username!r}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List console accounts."""
+    for name in _run(lambda rt: _accounts(rt).usernames()):
+        click.echo(name)
+
+
+@users.command("ensure-admin")
+def users_ensure_admin() -> None:
+    """First run: when no console account exists, create `admin` with a random password, printed once."""
+    from .crypto import new_admin_token
+
+    password = new_admin_token()[:20]
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        acc = _accounts(rt)
+        if await acc.has_users():
+            return False
+        await acc.add_user("admin", password)
+        return True
+
+    if _run(go):
+        click.echo(f"console: sign in as admin with password {password}  (shown once; change it with "
+                   "`jira-sync users passwd admin`)")
 
 
 # ------------------------------------------------------------------ development

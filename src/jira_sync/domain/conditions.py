@@ -101,6 +101,15 @@ def matches(groups: ConditionGroups, incident: IncidentSnapshot) -> bool:
     return _compile_cached(_freeze(groups))(incident)
 
 
+def explain(groups: Iterable[Iterable[Condition | dict[str, Any]]] | None, incident: IncidentSnapshot) -> list[list[tuple[str, bool]]]:
+    """Each condition in human form with whether it holds for `incident` (the console's
+    "would this incident match?"). Raises ConditionError like `compile_conditions`."""
+    return [
+        [(format_conditions([[cond]]), _compile_at(cond, gi, ci)(incident)) for ci, cond in enumerate(group, start=1)]
+        for gi, group in enumerate(_coerce(groups), start=1)
+    ]
+
+
 def format_conditions(groups: Iterable[Iterable[Condition | dict[str, Any]]] | None) -> str:
     """Human form, e.g. `(severity IN Critical|Warning AND ...) OR (...)`."""
     parsed = _coerce(groups)

@@ -113,3 +113,25 @@ exchanges = sa.Table(
     sa.Index("ix_exchanges_incident", "incident_row_id", "id"),
     sa.Index("ix_exchanges_at", "at"),  # retention
 )
+
+# Console sign-in. Passwords are Argon2id hashes; sessions are kept by the SHA-256 of the
+# cookie's token, so the database never holds a value that would sign anyone in.
+console_users = sa.Table(
+    "console_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_login_at", sa.Float, nullable=True),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)

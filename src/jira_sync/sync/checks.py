@@ -12,13 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.integration import (
-    CHINESE_STATUSES,
-    DEFAULT_STATUSES,
-    IntegrationConfig,
-    JiraPlatform,
-    StatusMapping,
-)
+from ..domain.integration import IntegrationConfig, JiraPlatform, StatusMapping
 from ..jira.port import (
     FieldMeta,
     IssueType,
@@ -27,10 +21,9 @@ from ..jira.port import (
     JiraError,
     JiraPort,
 )
+from .metadata import Screen, default_statuses
 
 PERMISSIONS = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS"]
-# filled by Jira or by every create we send
-ALWAYS_SET = {"project", "issuetype", "summary", "description", "reporter"}
 
 
 @dataclass
@@ -144,14 +137,11 @@ def _check_field_map(cfg: IntegrationConfig, fields: dict[str, FieldMeta], repor
 
 
 def _check_required(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
-    filled = set(ALWAYS_SET) | {m.target for m in cfg.field_map}
-    if cfg.severity_map:
-        filled.add("priority")
-    for f in fields.values():
-        if f.required and not f.has_default and f.id not in filled:
-            report.errors.append(
-                f"required field {f.name!r} ({f.id}) has no mapping and no default: Jira would refuse to create issues"
-            )
+    targets = {m.target for m in cfg.field_map}
+    for f in Screen(list(fields.values())).unfilled_required(targets, priority_mapped=bool(cfg.severity_map)):
+        report.errors.append(
+            f"required field {f['name']!r} ({f['id']}) has no mapping and no default: Jira would refuse to create issues"
+        )
 
 
 async def _check_statuses(cfg: IntegrationConfig, jira: JiraPort, project: str, issue_type_id: str, report: CheckReport) -> None:
@@ -165,9 +155,7 @@ async def _check_statuses(cfg: IntegrationConfig, jira: JiraPort, project: str, 
 
     mapping = cfg.status_map
     if mapping is None:  # defaults: English, or Chinese where the workflow speaks it
-        chinese = not missing(CHINESE_STATUSES) and bool(missing(DEFAULT_STATUSES))
-        report.meta["default_statuses"] = "zh" if chinese else "en"
-        mapping = CHINESE_STATUSES if chinese else DEFAULT_STATUSES
+        mapping, report.meta["default_statuses"] = default_statuses(statuses)
     available = ", ".join(s.name for s in statuses)
     for label, name in missing(mapping):
         report.errors.append(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}")

@@ -66,7 +66,7 @@ async def integration_out(rt: Runtime, row: Any, secret: str | None = None) -> d
     }
 
 
-async def _row(rt: Runtime, integration_id: int) -> Any:
+async def integration_row(rt: Runtime, integration_id: int) -> Any:
     async with rt.engine.connect() as conn:
         row = await integration_store.get_row(conn, integration_id)
     if row is None:
@@ -75,7 +75,7 @@ async def _row(rt: Runtime, integration_id: int) -> Any:
 
 
 async def _saved(rt: Runtime, saved: Saved) -> dict[str, Any]:
-    out = await integration_out(rt, await _row(rt, saved.id), saved.webhook_secret)
+    out = await integration_out(rt, await integration_row(rt, saved.id), saved.webhook_secret)
     out["check"] = saved.report.as_dict()
     return out
 
@@ -116,7 +116,7 @@ async def create_integration(rt: RT, config: IntegrationConfig, check: bool = Tr
 
 @router.get("/integrations/{integration_id}", tags=["integrations"])
 async def get_integration(rt: RT, integration_id: int) -> dict[str, Any]:
-    return await integration_out(rt, await _row(rt, integration_id))
+    return await integration_out(rt, await integration_row(rt, integration_id))
 
 
 @router.put("/integrations/{integration_id}", tags=["integrations"])
@@ -147,7 +147,7 @@ async def _set_enabled(rt: Runtime, integration_id: int, enabled: bool) -> dict[
     await rt.admin.set_enabled(integration_id, enabled)
     if enabled:
         rt.wake.set()  # incidents that waited while disabled
-    return await integration_out(rt, await _row(rt, integration_id))
+    return await integration_out(rt, await integration_row(rt, integration_id))
 
 
 @router.post("/integrations/{integration_id}/check", tags=["integrations"])
@@ -194,6 +194,29 @@ def incident_out(row: Any, jira_url: str) -> dict[str, Any]:
     }
 
 
+async def incident_page(
+    rt: Runtime, integ: Any, *, state: str | None = None, before: int | None = None, limit: int = 50,
+    incident_id: str | None = None,
+) -> dict[str, Any]:
+    """One page of an integration's incidents, newest first (keyset: fast at any depth)."""
+    c = incidents.c
+    q = sa.select(incidents).where(c.integration_id == integ.id)
+    if state:
+        q = q.where(c.state == state)
+    if incident_id:
+        q = q.where(c.incident_id == incident_id)
+    if before:
+        q = q.where(c.id < before)
+    q = q.order_by(c.id.desc()).limit(limit)
+    async with rt.engine.connect() as conn:
+        rows = list((await conn.execute(q)).mappings())
+    jira_url = integ.config["jira"]["url"]
+    return {
+        "items": [incident_out(r, jira_url) for r in rows],
+        "next_before": rows[-1]["id"] if len(rows) == limit else None,
+    }
+
+
 @router.get("/integrations/{integration_id}/incidents", tags=["incidents"])
 async def list_incidents(
     rt: RT,
@@ -203,21 +226,7 @@ async def list_incidents(
     before: Annotated[int | None, Query(description="cursor: `next_before` of the previous page")] = None,
 ) -> dict[str, Any]:
     """Newest first, keyset-paginated (fast at any depth)."""
-    row = await _row(rt, integration_id)
-    c = incidents.c
-    q = sa.select(incidents).where(c.integration_id == integration_id)
-    if state:
-        q = q.where(c.state == state)
-    if before:
-        q = q.where(c.id < before)
-    q = q.order_by(c.id.desc()).limit(limit)
-    async with rt.engine.connect() as conn:
-        rows = list((await conn.execute(q)).mappings())
-    jira_url = row.config["jira"]["url"]
-    return {
-        "items": [incident_out(r, jira_url) for r in rows],
-        "next_before": rows[-1]["id"] if len(rows) == limit else None,
-    }
+    return await incident_page(rt, await integration_row(rt, integration_id), state=state, before=before, limit=limit)
 
 
 async def _incident(rt: Runtime, integration_id: int, incident_id: str) -> Any:
@@ -231,16 +240,14 @@ async def _incident(rt: Runtime, integration_id: int, incident_id: str) -> Any:
     return found
 
 
-@router.get("/integrations/{integration_id}/incidents/{incident_id}", tags=["incidents"])
-async def get_incident(rt: RT, integration_id: int, incident_id: str) -> dict[str, Any]:
-    """The Jira link, the events received and every Jira request with its answer."""
-    integ = await _row(rt, integration_id)
-    row = await _incident(rt, integration_id, incident_id)
+async def incident_detail(rt: Runtime, integ: Any, incident_id: str) -> dict[str, Any]:
+    """An incident with its snapshot, the events received and every Jira exchange (secrets removed)."""
+    row = await _incident(rt, integ.id, incident_id)
     async with rt.engine.connect() as conn:
         evs = (
             await conn.execute(
                 sa.select(events.c.event_id, events.c.event_type, events.c.event_time, events.c.received_at, events.c.outcome)
-                .where(events.c.integration_id == integration_id, events.c.incident_id == incident_id)
+                .where(events.c.integration_id == integ.id, events.c.incident_id == incident_id)
                 .order_by(events.c.id)
             )
         ).mappings()
@@ -256,30 +263,42 @@ async def get_incident(rt: RT, integration_id: int, incident_id: str) -> dict[st
     return out
 
 
+@router.get("/integrations/{integration_id}/incidents/{incident_id}", tags=["incidents"])
+async def get_incident(rt: RT, integration_id: int, incident_id: str) -> dict[str, Any]:
+    """The Jira link, the events received and every Jira request with its answer."""
+    return await incident_detail(rt, await integration_row(rt, integration_id), incident_id)
+
+
+async def request_sync(rt: Runtime, integ: Any, incident_id: str) -> dict[str, Any]:
+    await _incident(rt, integ.id, incident_id)
+    rt.changes.notify(integ.id)  # a person acting now expects the configuration as it is now
+    async with write(rt.engine) as conn:
+        row = await queue.request_sync(conn, integ.id, incident_id)
+    rt.wake.set()
+    return incident_out(row, integ.config["jira"]["url"])
+
+
+async def retry_failed(rt: Runtime, integ: Any, incident_id: str) -> dict[str, Any]:
+    await _incident(rt, integ.id, incident_id)
+    rt.changes.notify(integ.id)  # the fix may have been made elsewhere (e.g. the CLI)
+    async with write(rt.engine) as conn:
+        row = await queue.retry_failed(conn, integ.id, incident_id)
+    if row is None:
+        raise HTTPException(409, "incident is not in the failed state")
+    rt.wake.set()
+    return incident_out(row, integ.config["jira"]["url"])
+
+
 @router.post("/integrations/{integration_id}/incidents/{incident_id}/sync", tags=["incidents"])
 async def sync_incident(rt: RT, integration_id: int, incident_id: str) -> dict[str, Any]:
     """The manual trigger: sync this incident to Jira now (its latest snapshot)."""
-    integ = await _row(rt, integration_id)
-    await _incident(rt, integration_id, incident_id)
-    rt.changes.notify(integration_id)  # a person acting now expects the configuration as it is now
-    async with write(rt.engine) as conn:
-        row = await queue.request_sync(conn, integration_id, incident_id)
-    rt.wake.set()
-    return incident_out(row, integ.config["jira"]["url"])
+    return await request_sync(rt, await integration_row(rt, integration_id), incident_id)
 
 
 @router.post("/integrations/{integration_id}/incidents/{incident_id}/retry", tags=["incidents"])
 async def retry_incident(rt: RT, integration_id: int, incident_id: str) -> dict[str, Any]:
     """Try a failed incident again (after fixing what its last_error says)."""
-    integ = await _row(rt, integration_id)
-    await _incident(rt, integration_id, incident_id)
-    rt.changes.notify(integration_id)  # the fix may have been made elsewhere (e.g. the CLI)
-    async with write(rt.engine) as conn:
-        row = await queue.retry_failed(conn, integration_id, incident_id)
-    if row is None:
-        raise HTTPException(409, "incident is not in the failed state")
-    rt.wake.set()
-    return incident_out(row, integ.config["jira"]["url"])
+    return await retry_failed(rt, await integration_row(rt, integration_id), incident_id)
 
 
 # ------------------------------------------------------------------ queue

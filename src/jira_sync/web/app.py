@@ -9,12 +9,14 @@ from typing import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from .. import console
 from ..bootstrap import start_runtime
+from ..console.auth import Accounts
 from ..settings import Settings
 from ..store import queue
 from ..sync.runner import listen
 from ..sync.worker import Worker
-from . import api, webhooks
+from . import api, api_jira, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings)
         app.state.runtime = runtime
+        app.state.accounts = Accounts(runtime.engine, settings.secret_key.get_secret_value())
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
@@ -51,8 +54,11 @@ def create_app(settings: Settings, *, run_worker: bool = True) -> FastAPI:
     )
     app.include_router(webhooks.router)
     app.include_router(api.router)
+    app.include_router(api_jira.router)
     for exc_type, handler in api.service_error_handlers().items():
         app.add_exception_handler(exc_type, handler)
+    app.add_exception_handler(api_jira.JiraLookupFailed, api_jira.lookup_failed)
+    console.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness, database and queue state")
     async def healthz(request: Request) -> JSONResponse:

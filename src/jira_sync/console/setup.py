@@ -1,0 +1,411 @@
+"""The two setup steps: sign in to Jira (step 1), then configure and save (step 2).
+
+Between the steps the Jira connection, secret included, travels in the form as a Fernet
+token sealed with the server's key (`conn_token`): the browser cannot read or alter it,
+nothing half-made is stored, and it expires after two hours. Step 2 is one form posted
+back for every action (see `setup_form.py`); metadata comes from Jira on each render, so
+what is offered is what Jira has now.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from ..bootstrap import Runtime
+from ..domain.conditions import ConditionError, explain
+from ..domain.integration import IntegrationConfig, JiraConnection, JiraPlatform
+from ..jira.port import JiraError, JiraPermanentError, JiraPort
+from ..sync import metadata
+from ..sync.admin import CheckFailed, Conflict
+from ..sync.preview import build_preview, create_test_issue, parse_sample, sample_text
+from ..web import api
+from .auth import SignedIn
+from .setup_form import CONDITION_KEYS, FIELD_SOURCES, PROGRESSES, SEVERITIES, SetupForm
+from .web import checked_form, is_partial, render, runtime, signed_in
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+User = Annotated[SignedIn, Depends(signed_in)]
+CONN_TOKEN_TTL = 2 * 3600
+PROBLEM_TITLES = {
+    "unreachable": "Jira cannot be reached",
+    "timeout": "Jira did not answer in time",
+    "tls": "The TLS connection failed",
+    "not_jira": "This address is not a Jira",
+    "wrong_platform": "Wrong platform type",
+    "bad_credentials": "Jira refused the credentials",
+    "token_expired_or_revoked": "The token has expired or was revoked",
+    "captcha_required": "Jira requires a CAPTCHA",
+    "forbidden": "The account is not allowed in",
+    "invalid": "Some fields need fixing",
+}
+# severity -> priority names tried in order when a project is first loaded
+SEVERITY_DEFAULTS = {"Critical": ["Highest", "Critical", "Blocker", "High"], "Warning": ["Medium", "High", "Major"],
+                     "Info": ["Low", "Lowest", "Minor"]}
+
+
+# ------------------------------------------------------------------ the sealed connection
+def seal(rt: Runtime, conn: JiraConnection) -> str:
+    data = conn.model_dump(mode="json")
+    data["secret"] = conn.secret.get_secret_value()
+    return rt.box.encrypt(json.dumps(data))
+
+
+def unseal(rt: Runtime, token: str) -> JiraConnection | None:
+    try:
+        return JiraConnection.model_validate_json(rt.box.decrypt(token, ttl=CONN_TOKEN_TTL))
+    except (ValueError, ValidationError):
+        return None
+
+
+def describe(conn: JiraConnection) -> str:
+    platform = "Jira Cloud" if conn.platform is JiraPlatform.CLOUD else "Jira Server / Data Center"
+    who = f" as {conn.username}" if conn.username else " with a personal access token"
+    return f"{platform} at {conn.url}{who}."
+
+
+# ------------------------------------------------------------------ step 1
+def _connection_form(form: Any, stored: JiraConnection | None) -> dict[str, Any]:
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    return {
+        "platform": text("platform") or "cloud",
+        "url": text("url"),
+        "auth": text("auth") or "basic",
+        "username": text("username"),
+        "secret": text("secret") or (stored.secret.get_secret_value() if stored else ""),
+        "verify_tls": form.get("verify_tls") == "1",
+        "ca_bundle": text("ca_bundle") or None,
+    }
+
+
+def _step1(request: Request, values: dict[str, Any], *, integration_id: int | None = None, name: str = "",
+           result: Any = None, errors: list[str] | None = None, status: int = 200) -> Response:
+    shown = {k: v for k, v in values.items() if k != "secret"}  # a secret is never sent back to the browser
+    action = f"/console/integrations/{integration_id}/edit/connection" if integration_id else "/console/integrations/new"
+    cancel = f"/console/integrations/{integration_id}" if integration_id else "/console/"
+    return render(request, "setup_connection.html", status, f=shown, integration_id=integration_id,
+                  integration_name=name, result=result, errors=errors or [], action=action, cancel_url=cancel,
+                  problem_titles=PROBLEM_TITLES)
+
+
+@router.get("/integrations/new")
+async def new_integration(request: Request, user: User) -> Response:
+    return _step1(request, {"platform": "cloud", "url": "", "auth": "basic", "username": "", "verify_tls": True})
+
+
+@router.get("/integrations/{integration_id}/edit/connection")
+async def edit_connection(request: Request, user: User, integration_id: int) -> Response:
+    stored = await runtime(request).admin.get(integration_id)
+    values = stored.config.jira.model_dump(mode="json", exclude={"secret"})
+    return _step1(request, values, integration_id=integration_id, name=stored.config.name)
+
+
+@router.post("/integrations/new")
+async def check_new_connection(request: Request, user: User) -> Response:
+    return await _check_connection(request, user, None)
+
+
+@router.post("/integrations/{integration_id}/edit/connection")
+async def check_edited_connection(request: Request, user: User, integration_id: int) -> Response:
+    return await _check_connection(request, user, integration_id)
+
+
+async def _check_connection(request: Request, user: SignedIn, integration_id: int | None) -> Response:
+    form = await checked_form(request, user)
+    rt = runtime(request)
+    stored = await rt.admin.get(integration_id) if integration_id else None
+    values = _connection_form(form, stored.config.jira if stored else None)
+    name = stored.config.name if stored else ""
+    try:
+        conn = JiraConnection.model_validate(values)
+    except ValidationError as exc:
+        errors = [f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        return _step1(request, values, integration_id=integration_id, name=name, errors=errors, status=422)
+    reused = stored is not None and not str(form.get("secret") or "").strip() and conn == stored.config.jira
+    jira = rt.admin.jira_factory(conn)
+    try:
+        result = await metadata.check_connection(conn, jira, worked_before=reused and bool(stored.jira_meta))
+    finally:
+        await jira.aclose()
+    if not result.ok:
+        return _step1(request, values, integration_id=integration_id, name=name, result=result, status=422)
+    if stored is not None:
+        f = SetupForm.from_config(stored.id, stored.config, stored.jira_meta, seal(rt, conn))
+    else:
+        f = SetupForm(conn_token=seal(rt, conn))
+    f.sample = sample_text()
+    return await _step2(request, rt, f, conn, "load", connection_note=result.message)
+
+
+def _field_label(loc: Any) -> str:
+    names = {"url": "Service URL", "username": "Username", "secret": "Secret", "platform": "Platform type",
+             "auth": "Sign-in method", "ca_bundle": "CA certificates"}
+    parts = [str(p) for p in loc if p not in ("body",)]
+    label = names.get(parts[-1], parts[-1]) if parts else ""
+    return f"{label}: " if label else ""
+
+
+# ------------------------------------------------------------------ step 2
+@router.get("/integrations/{integration_id}/edit")
+async def edit_integration(request: Request, user: User, integration_id: int) -> Response:
+    rt = runtime(request)
+    stored = await rt.admin.get(integration_id)
+    f = SetupForm.from_config(stored.id, stored.config, stored.jira_meta, seal(rt, stored.config.jira))
+    f.sample = sample_text()
+    return await _step2(request, rt, f, stored.config.jira, "load")
+
+
+@router.post("/integrations/setup")
+async def configure(request: Request, user: User) -> Response:
+    form = await checked_form(request, user)
+    rt = runtime(request)
+    f = SetupForm.parse(form)
+    conn = unseal(rt, f.conn_token)
+    if conn is None:
+        values = {"platform": "cloud", "url": "", "auth": "basic", "username": "", "verify_tls": True}
+        return _step1(request, values, integration_id=f.integration_id, status=400,
+                      errors=["The setup form expired (after two hours) or was altered: sign in to Jira again."])
+    action = str(form.get("action") or "load")
+    if action == "match":
+        match = match_result(f)
+        if is_partial(request):
+            return render(request, "_match.html", match=match)
+        return await _step2(request, rt, f, conn, action, match=match)
+    if action.startswith("pick_project:"):
+        f.project = action.split(":", 1)[1]
+    f.apply_edit(action)
+    return await _step2(request, rt, f, conn, action, loaded_for=str(form.get("loaded_for") or ""))
+
+
+@router.post("/integrations/setup/projects")
+async def search_projects(request: Request, user: User) -> Response:
+    """The project picker's type-ahead (JSON): projects whose key or name contains `q`."""
+    form = await checked_form(request, user)
+    rt = runtime(request)
+    conn = unseal(rt, str(form.get("conn_token") or ""))
+    if conn is None:
+        return JSONResponse({"error": "the setup form expired: sign in to Jira again"}, status_code=400)
+    jira = rt.admin.jira_factory(conn)
+    try:
+        found = await metadata.projects(jira, str(form.get("q") or ""), 50)
+    except JiraError as exc:
+        return JSONResponse({"error": exc.message}, status_code=502)
+    finally:
+        await jira.aclose()
+    return JSONResponse({"projects": found})
+
+
+@dataclass
+class Loaded:
+    """What Jira says about the chosen project and issue type."""
+
+    project: Any = None
+    project_matches: list[dict[str, str]] = field(default_factory=list)
+    issue_types: list[dict[str, Any]] = field(default_factory=list)
+    screen: metadata.Screen | None = None
+    statuses: dict[str, Any] | None = None
+    error: str | None = None
+
+
+async def load(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
+    out = Loaded()
+    if search or not f.project:
+        out.project_matches = await metadata.projects(jira, f.project if search else "", 50)
+        if not f.project:
+            return out
+    try:
+        out.project = await jira.project(f.project)
+    except JiraPermanentError as exc:
+        if exc.status not in (400, 404):
+            raise
+        out.error = f"Project {f.project!r} does not exist or this account cannot see it."
+        out.project_matches = out.project_matches or await metadata.projects(jira, f.project, 50)
+        return out
+    f.project = out.project.key
+    out.issue_types = await metadata.issue_types(jira, out.project.key)
+    ids = [t["id"] for t in out.issue_types]
+    by_name = {t["name"].casefold(): t["id"] for t in out.issue_types}
+    if f.issue_type not in ids:
+        f.issue_type = by_name.get(f.issue_type.casefold()) or next(
+            (t["id"] for t in out.issue_types if not t["subtask"]), ids[0] if ids else "")
+    if not f.issue_type:
+        out.error = f"This account cannot create any issue type in {out.project.key}."
+        return out
+    out.screen = await metadata.screen(jira, out.project.key, f.issue_type)
+    out.statuses = await metadata.statuses(jira, out.project.key, f.issue_type)
+    return out
+
+
+def _fill_defaults(f: SetupForm, loaded: Loaded, first_load: bool) -> None:
+    """Defaults for a newly loaded project / issue type; choices Jira no longer offers are dropped."""
+    if loaded.screen is None or loaded.statuses is None:
+        return
+    prio = loaded.screen.priorities()
+    ids = {p["id"] for p in prio["priorities"]}
+    f.severity = {s: v for s, v in f.severity.items() if v in ids}
+    if first_load and not f.severity and prio["available"]:
+        by_name = {p["name"].casefold(): p["id"] for p in prio["priorities"]}
+        for sev, names in SEVERITY_DEFAULTS.items():
+            f.severity[sev] = next((by_name[n.casefold()] for n in names if n.casefold() in by_name), "")
+        f.severity = {s: v for s, v in f.severity.items() if v}
+    names = {s["name"] for s in loaded.statuses["statuses"]}
+    for key, _ in PROGRESSES:
+        if f.statuses.get(key) not in names:
+            f.statuses[key] = loaded.statuses["defaults"].get(key, "")
+    f.statuses = {k: v for k, v in f.statuses.items() if v}
+
+
+def match_result(f: SetupForm) -> dict[str, Any]:
+    try:
+        snap = parse_sample(f.sample)
+        channels = f.channel_ids()
+    except ValueError as exc:
+        return {"error": str(exc)}
+    if channels and snap.channel_id not in channels:
+        return {"matched": False, "reason": f"Its channel ({snap.channel_id}) is not one of the chosen channels.", "groups": []}
+    if f.trigger == "manual":
+        return {"matched": True, "groups": [],
+                "reason": "Manual trigger: it is synced when someone clicks the Custom Action on it."}
+    try:
+        groups = explain(f.conditions(), snap)
+    except ConditionError as exc:
+        return {"error": f"Conditions: {exc}"}
+    if not groups:
+        return {"matched": True, "reason": "No condition: every incident of the chosen channels is synced.", "groups": []}
+    matched = any(all(ok for _, ok in g) for g in groups)
+    return {"matched": matched, "reason": "", "groups": groups}
+
+
+def _meta_for(loaded: Loaded, f: SetupForm) -> dict[str, Any]:
+    """The `jira_meta` a check would store, from what was just loaded (for the preview)."""
+    screen = loaded.screen
+    assert screen is not None
+    return {
+        "project_key": f.project,
+        "issue_type_id": f.issue_type,
+        "priority_on_screen": screen.priority is not None,
+        "labels_on_screen": screen.labels_on_screen,
+        "text_fields": {t["id"]: t["kind"] for t in screen.text_fields()},
+    }
+
+
+async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnection, action: str, *,
+                 match: dict[str, Any] | None = None, loaded_for: str = "", connection_note: str = "") -> Response:
+    jira = rt.admin.jira_factory(conn)
+    ctx: dict[str, Any] = {"errors": [], "preview": None, "preview_error": None, "test_issue": None}
+    try:
+        try:
+            loaded = await load(jira, f, search=action == "search_projects")
+        except JiraError as exc:
+            loaded = Loaded(error=f"Jira answered: {exc.message}")
+        now_for = f"{f.project}/{f.issue_type}"
+        _fill_defaults(f, loaded, first_load=now_for != loaded_for and f.integration_id is None)
+        if action in ("preview", "test_issue", "save") and loaded.screen is not None:
+            await _act(request, rt, jira, f, conn, loaded, action, ctx)
+            if isinstance(ctx.get("response"), Response):
+                return ctx["response"]
+    finally:
+        await jira.aclose()
+    screen = loaded.screen
+    prio = screen.priorities() if screen else {"available": False, "priorities": [], "reason": None}
+    text_fields = screen.text_fields() if screen else []
+    unfilled = []
+    if screen is not None:
+        unfilled = screen.unfilled_required({r.target for r in f.field_rows if r.target}, bool(f.severity))
+    try:
+        sample_keys = sorted({f"labels.{k}" for k in parse_sample(f.sample).labels})
+    except ValueError:
+        sample_keys = []
+    issue_type_name = next((t["name"] for t in loaded.issue_types if t["id"] == f.issue_type), f.issue_type)
+    context = dict(
+        f=f, action="/console/integrations/setup", back_url=_back_url(f), connection_summary=connection_note or describe(conn),
+        project=loaded.project, project_matches=loaded.project_matches, issue_types=loaded.issue_types,
+        issue_type_name=issue_type_name, screen_loaded=screen is not None, priorities=prio, text_fields=text_fields,
+        text_field_ids={t["id"] for t in text_fields}, unfilled_required=unfilled,
+        statuses=(loaded.statuses or {}).get("statuses", []), status_language=(loaded.statuses or {}).get("language"),
+        meta_error=loaded.error, match=match if match is not None else match_result(f), severities=SEVERITIES,
+        progresses=PROGRESSES, field_sources=FIELD_SOURCES, condition_keys=CONDITION_KEYS, sample_keys=sample_keys,
+        seen_channels=[], loaded_for=f"{f.project}/{f.issue_type}", **ctx,
+    )
+    status = 422 if ctx["errors"] else 200
+    if is_partial(request) and request.headers.get("x-console-target") == "#preview":
+        return render(request, "_preview.html", status, **context)
+    return render(request, "setup_configure.html", status, **context)
+
+
+def _back_url(f: SetupForm) -> str:
+    return f"/console/integrations/{f.integration_id}/edit/connection" if f.integration_id else "/console/integrations/new"
+
+
+async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn: JiraConnection, loaded: Loaded, action: str,
+               ctx: dict[str, Any]) -> None:
+    """Preview, create a test issue, or save: `ctx` gets what to show (or a `response`)."""
+    try:
+        data = f.config_data(conn, f.flashduty_key or None)
+    except ValueError as exc:
+        ctx["errors"].append(str(exc))
+        return
+    if action != "save":
+        data["name"] = data["name"] or "preview"
+    try:
+        cfg = IntegrationConfig.model_validate(data)
+    except ValidationError as exc:
+        ctx["errors"] += [f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        return
+    if action == "save":
+        await _save(request, rt, f, cfg, ctx)
+        return
+    assert loaded.screen is not None
+    meta = _meta_for(loaded, f)
+    try:
+        snap = parse_sample(f.sample)
+    except ValueError as exc:
+        ctx["preview_error"] = str(exc)
+        return
+    names = {p["id"]: p["name"] for p in loaded.screen.priorities()["priorities"]}
+    fields = {t["id"]: t["name"] for t in loaded.screen.text_fields()}
+    ctx["preview"] = build_preview(cfg, meta, snap, cloud=conn.platform is JiraPlatform.CLOUD,
+                                   priority_names=names, field_names=fields)
+    status = (loaded.statuses or {}).get("defaults", {})
+    ctx["preview_status"] = f.statuses.get(snap.progress.lower()) or status.get(snap.progress.lower()) or "(Jira's initial status)"
+    if action == "test_issue":
+        try:
+            ref = await create_test_issue(jira, cfg, meta, snap)
+        except JiraError as exc:
+            ctx["preview_error"] = f"Jira refused the test issue: {exc.message}"
+            return
+        ctx["test_issue"] = {"key": ref.key, "url": f"{conn.url}/browse/{ref.key}"}
+
+
+async def _save(request: Request, rt: Runtime, f: SetupForm, cfg: Any, ctx: dict[str, Any]) -> None:
+    try:
+        if f.integration_id is None:
+            saved = await rt.admin.create(cfg)
+        else:
+            changes = cfg.model_dump(mode="python", exclude={"enabled"})  # enabling has its own button
+            changes["jira"]["secret"] = cfg.jira.secret
+            changes["flashduty"]["app_key"] = cfg.flashduty.app_key  # None keeps the stored key
+            saved = await rt.admin.update(f.integration_id, changes)
+    except CheckFailed as exc:
+        ctx["errors"] += exc.report.errors
+        return
+    except (Conflict, ConditionError) as exc:
+        ctx["errors"].append(str(exc))
+        return
+    if f.integration_id is not None:
+        notice = "Saved. " + " ".join(saved.report.warnings)
+        ctx["response"] = RedirectResponse(f"/console/integrations/{saved.id}?{urlencode({'notice': notice.strip()})}", 303)
+        return
+    ctx["response"] = render(
+        request, "saved.html", heading="Integration saved", name=cfg.name, integration_id=saved.id,
+        message="Checked against Jira and saved. Now tell Flashduty where to send incidents:",
+        webhook=api.webhook_info(rt, saved.id, saved.webhook_secret), trigger=cfg.trigger,
+        warnings=saved.report.warnings)

@@ -1,0 +1,215 @@
+// jira-sync console: progressive enhancement only. Every page and form works without this
+// file; with it, forms update in place, checks run as you type, lists refresh themselves.
+"use strict";
+(() => {
+  const progress = document.getElementById("progress");
+  let busyCount = 0;
+
+  function busy(text) {
+    busyCount += 1;
+    if (!progress) return;
+    progress.querySelector(".text").textContent = text || "Working…";
+    progress.hidden = false;
+    document.body.setAttribute("aria-busy", "true");
+  }
+  function idle() {
+    busyCount = Math.max(0, busyCount - 1);
+    if (busyCount === 0 && progress) {
+      progress.hidden = true;
+      document.body.removeAttribute("aria-busy");
+    }
+  }
+
+  function parse(html) {
+    return new DOMParser().parseFromString(html, "text/html");
+  }
+
+  // Replace `target` (a selector) with the answer: a fragment, or the same element of a whole page.
+  function swap(target, html, isPage) {
+    const current = document.querySelector(target);
+    if (!current) return;
+    const focusedId = document.activeElement && document.activeElement.id;
+    if (isPage) {
+      const doc = parse(html);
+      const fresh = doc.querySelector(target);
+      if (!fresh) { document.documentElement.innerHTML = doc.documentElement.innerHTML; return; }
+      if (target === "main" || target === "#main") document.title = doc.title;
+      keepOpenDetails(current, fresh);
+      current.innerHTML = fresh.innerHTML;
+    } else {
+      current.innerHTML = html;
+    }
+    enhance(current);
+    if (focusedId) {
+      const again = document.getElementById(focusedId);
+      if (again) again.focus({ preventScroll: true });
+    }
+  }
+
+  function keepOpenDetails(oldRoot, newRoot) {
+    const before = oldRoot.querySelectorAll("details");
+    const after = newRoot.querySelectorAll("details");
+    before.forEach((d, i) => { if (after[i]) after[i].open = d.open; });
+  }
+
+  async function send(form, submitter, targetOverride) {
+    const data = new FormData(form);
+    if (submitter && submitter.name) data.set(submitter.name, submitter.value);
+    const target = targetOverride || (submitter && submitter.dataset.target) || "main";
+    busy((submitter && submitter.dataset.busy) || form.dataset.busy);
+    try {
+      // getAttribute: the buttons named "action" shadow form.action
+      const response = await fetch(form.getAttribute("action"), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-Console-Partial": "1", "X-Console-Target": target },
+      });
+      const html = await response.text();
+      if (response.redirected) { window.location.assign(response.url); return; }
+      const isPage = /^\s*<!doctype/i.test(html);
+      swap(isPage ? (target === "main" ? "#main" : target) : target, html, isPage);
+      if (target === "#preview") {
+        const shown = document.querySelector("#preview > *");
+        if (shown) shown.scrollIntoView({ block: "start", behavior: "smooth" });
+      }
+      if (isPage && target === "main") {
+        const alert = document.querySelector("#main [role=alert]");
+        if (alert) alert.scrollIntoView({ block: "center" });
+      }
+    } catch (err) {
+      window.alert("The console could not reach the server: " + err);
+    } finally {
+      idle();
+    }
+  }
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+  }
+
+  function enhance(root) {
+    root.querySelectorAll("form[data-enhance]").forEach((form) => {
+      if (form.dataset.enhanced) return;
+      form.dataset.enhanced = "1";
+      form.addEventListener("submit", (ev) => {
+        const submitter = ev.submitter;
+        if (submitter && submitter.value === "save" && !form.checkValidity()) return;
+        ev.preventDefault();
+        send(form, submitter);
+      });
+      const liveMatch = debounce(() => {
+        const button = form.querySelector("button[value=match]");
+        if (button) send(form, button, "#match-result");
+      }, 400);
+      form.querySelectorAll("[data-live-match]").forEach((el) => el.addEventListener("input", liveMatch));
+      form.querySelectorAll("input[name=trigger]").forEach((el) => el.addEventListener("change", () => {
+        const box = document.getElementById("conditions");
+        if (box) box.classList.toggle("dimmed", el.value === "manual" && el.checked);
+        liveMatch();
+      }));
+      const reload = () => {
+        const button = form.querySelector("button[value=load]");
+        if (button) send(form, button, "main");
+      };
+      form.querySelectorAll("[data-auto-load]").forEach((el) => el.addEventListener("change", reload));
+      form.querySelectorAll("[data-project-search]").forEach((input) => projectSearch(form, input, reload));
+    });
+
+    root.querySelectorAll("form[data-busy]:not([data-enhance])").forEach((form) => {
+      if (form.dataset.enhanced) return;
+      form.dataset.enhanced = "1";
+      form.addEventListener("submit", () => busy(form.dataset.busy));
+    });
+
+    root.querySelectorAll("form[data-confirm]").forEach((form) => {
+      if (form.dataset.confirmBound) return;
+      form.dataset.confirmBound = "1";
+      form.addEventListener("submit", (ev) => { if (!window.confirm(form.dataset.confirm)) ev.preventDefault(); });
+    });
+
+    root.querySelectorAll("button.copy[data-copy]").forEach((button) => {
+      if (button.dataset.bound) return;
+      button.dataset.bound = "1";
+      button.addEventListener("click", async () => {
+        const source = document.querySelector(button.dataset.copy);
+        if (!source) return;
+        const text = source.textContent.trim();
+        try {
+          await navigator.clipboard.writeText(text);
+        } catch (_) {
+          const range = document.createRange();
+          range.selectNodeContents(source);
+          const sel = window.getSelection();
+          sel.removeAllRanges();
+          sel.addRange(range);
+          document.execCommand("copy");
+        }
+        const label = button.textContent;
+        button.textContent = "Copied";
+        setTimeout(() => { button.textContent = label; }, 1500);
+      });
+    });
+
+    root.querySelectorAll("input[name=platform]").forEach((radio) => {
+      radio.addEventListener("change", () => {
+        document.querySelectorAll("details.platform-help").forEach((d) => {
+          d.open = d.dataset.platform === radio.value;
+        });
+      });
+    });
+  }
+
+  // The project picker: ask Jira (through the console) as the person types; thousands of
+  // projects never reach the page at once.
+  function projectSearch(form, input, reload) {
+    const list = document.getElementById(input.getAttribute("list"));
+    let known = new Set();
+    const search = debounce(async () => {
+      const data = new FormData();
+      data.set("csrf_token", form.querySelector("[name=csrf_token]").value);
+      data.set("conn_token", form.querySelector("[name=conn_token]").value);
+      data.set("q", input.value);
+      input.setAttribute("aria-busy", "true");
+      try {
+        const response = await fetch("/console/integrations/setup/projects", { method: "POST", body: data, credentials: "same-origin" });
+        const body = await response.json();
+        if (!response.ok) return;
+        list.innerHTML = "";
+        known = new Set();
+        body.projects.forEach((p) => {
+          const option = document.createElement("option");
+          option.value = p.key;
+          option.textContent = p.key + " · " + p.name;
+          list.appendChild(option);
+          known.add(p.key);
+        });
+      } finally {
+        input.removeAttribute("aria-busy");
+      }
+    }, 250);
+    input.addEventListener("input", () => { if (known.has(input.value)) reload(); else search(); });
+    input.addEventListener("change", () => { if (input.value) reload(); });
+  }
+
+  // Lists that change on their own (incidents, integrations, an incident's state): fetch the
+  // page again and replace just that part, unless the person is typing in it.
+  function autoRefresh() {
+    document.querySelectorAll("[data-refresh]").forEach((el) => {
+      if (!el.id || el.dataset.refreshBound) return;
+      el.dataset.refreshBound = "1";
+      const seconds = Math.max(2, parseInt(el.dataset.refresh, 10) || 5);
+      setInterval(async () => {
+        if (document.hidden || busyCount > 0 || el.contains(document.activeElement) && document.activeElement.matches("input,textarea,select")) return;
+        try {
+          const response = await fetch(window.location.href, { credentials: "same-origin" });
+          if (!response.ok || response.redirected) return;
+          swap("#" + el.id, await response.text(), true);
+        } catch (_) { /* offline for a moment: try again next time */ }
+      }, seconds * 1000);
+    });
+  }
+
+  document.documentElement.classList.add("js");
+  enhance(document);
+  autoRefresh();
+})();

@@ -1,0 +1,113 @@
+"""The console's plumbing: templates, the signed-in user, CSRF checks, small formatting filters.
+
+Pages are rendered on the server with Jinja2 (autoescaping on) and work without
+JavaScript; `static/console.js` only makes them quicker (partial updates, live checks,
+copy buttons, progress). A request made by that script carries `X-Console-Partial: 1`
+and may be answered with a fragment.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from ..bootstrap import Runtime
+from .auth import SESSION_COOKIE, Accounts, SignedIn
+
+HERE = Path(__file__).parent
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _ago(ts: float | None) -> str:
+    if not ts:
+        return "never"
+    seconds = max(0, time.time() - ts)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"
+
+
+def _when(ts: float | None) -> str:
+    if not ts:
+        return ""
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _pretty(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+templates.filters.update(ago=_ago, when=_when, pretty=_pretty, urlquote=lambda s: quote(str(s), safe=""))
+
+
+class SignInRequired(Exception):
+    """Raised by `signed_in`; answered with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class CsrfRejected(Exception):
+    pass
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def accounts(request: Request) -> Accounts:
+    return request.app.state.accounts
+
+
+async def signed_in(request: Request) -> SignedIn:
+    """Dependency of every console page but the sign-in page."""
+    user = await accounts(request).session(request.cookies.get(SESSION_COOKIE))
+    if user is None:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(path if request.method == "GET" else "/console/")
+    request.state.user = user
+    return user
+
+
+async def checked_form(request: Request, user: SignedIn) -> FormData:
+    """The posted form, after its CSRF token was checked against the session."""
+    form = await request.form()
+    token = form.get("csrf_token") or request.headers.get("x-csrf-token")
+    if not accounts(request).csrf_ok(user.token, token if isinstance(token, str) else None):
+        raise CsrfRejected()
+    return form
+
+
+def is_partial(request: Request) -> bool:
+    return request.headers.get("x-console-partial") == "1"
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    user: SignedIn | None = getattr(request.state, "user", None)
+    context.setdefault("user", user)
+    context.setdefault("csrf_token", accounts(request).csrf_token(user.token) if user else "")
+    context.setdefault("partial", is_partial(request))
+    context.setdefault("path", request.url.path)
+    html = templates.get_template(template).render(**context)
+    response = HTMLResponse(html, status_code=status_code)
+    # pages hold configuration and incident data: never cached, never framed
+    response.headers["Cache-Control"] = "no-store"
+    return response

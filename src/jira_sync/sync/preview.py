@@ -1,0 +1,100 @@
+"""What an integration would send to Jira for a sample incident, without sending it.
+
+The console's preview and its "create one test issue" button both start here, from the
+same `issue_draft` and request body the sync uses, so what is shown is what will be sent.
+The test issue carries the label `jira-sync-test`, never the `flashduty-<id>` marker: a
+later real incident with the sample's id must not adopt it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..domain.incident import IncidentSnapshot
+from ..domain.integration import IntegrationConfig
+from ..domain.mapping import issue_draft
+from ..jira.client_body import issue_fields
+from ..jira.port import IssueRef, JiraPort
+from ..jira.render.html import adf_to_html, wiki_to_html
+from ..sources.flashduty import PayloadError, parse_webhook
+
+TEST_LABEL = "jira-sync-test"
+TEST_PREFIX = "[jira-sync test] "
+
+# An incident as Flashduty's webhook carries it (the documented example, with a
+# description, more labels and a custom field so every mapping has something to show).
+SAMPLE_INCIDENT: dict[str, Any] = {
+    "incident_id": "64b1352e376e32c85c56e25b",
+    "num": "56E25B",
+    "title": "CPU idle low on db-01",
+    "description": "CPU idle below **5%** for 10 minutes.\n\n- host: `db-01`\n- check: cpu idle low",
+    "incident_severity": "Critical",
+    "progress": "Triggered",
+    "channel_id": 1840312623504,
+    "channel_name": "Reduce Noise",
+    "labels": {"check": "cpu idle low", "host": "db-01", "service": "checkout"},
+    "fields": {"runbook": "https://wiki.example.com/runbooks/cpu"},
+    "detail_url": "https://console.flashcat.cloud/incident/detail/64b1352e376e32c85c56e25b",
+    "created_at": 1689335086,
+}
+
+
+def sample_text() -> str:
+    return json.dumps(SAMPLE_INCIDENT, indent=2, ensure_ascii=False)
+
+
+def parse_sample(text: str) -> IncidentSnapshot:
+    """A sample incident (the `incident` object of a webhook, as JSON). Raises ValueError saying what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the sample incident is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    if isinstance(data, dict) and isinstance(data.get("incident"), dict):
+        data = data["incident"]  # a whole webhook body pasted: take its incident
+    if not isinstance(data, dict):
+        raise ValueError("the sample incident must be a JSON object")
+    data.setdefault("incident_id", "sample")
+    try:
+        return parse_webhook(json.dumps({"event_type": "i_new", "incident": data}).encode()).incident
+    except PayloadError as exc:
+        raise ValueError(f"the sample incident: {exc}") from None
+
+
+@dataclass
+class Preview:
+    summary: str
+    description_html: str  # the description as Jira renders the body we send
+    description_body: Any  # that body: ADF (Cloud) or wiki markup (Server/DC)
+    priority: str | None  # the priority's name
+    labels: list[str]
+    fields: list[tuple[str, str]]  # (field name, value) for mapped text fields
+    request: dict[str, Any]  # the whole create request
+
+
+def build_preview(
+    cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot, *, cloud: bool,
+    priority_names: dict[str, str], field_names: dict[str, str],
+) -> Preview:
+    draft = issue_draft(cfg, meta, snap)
+    body = issue_fields(draft, cloud=cloud)
+    description = body.get("description")
+    if description is None:
+        html = ""
+    else:
+        html = adf_to_html(description) if cloud else wiki_to_html(description)
+    return Preview(
+        summary=body["summary"],
+        description_html=html,
+        description_body=description,
+        priority=priority_names.get(draft.priority_id or "", draft.priority_id),
+        labels=list(draft.labels),
+        fields=[(field_names.get(fid, fid), text) for fid, (text, _kind) in draft.text_fields.items()],
+        request={"fields": body},
+    )
+
+
+async def create_test_issue(jira: JiraPort, cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> IssueRef:
+    draft = issue_draft(cfg, meta, snap)
+    labels = (TEST_LABEL,) if meta.get("labels_on_screen", True) else ()
+    return await jira.create_issue(replace(draft, summary=TEST_PREFIX + draft.summary, labels=labels))
