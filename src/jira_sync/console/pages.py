@@ -18,7 +18,7 @@ from ..store import integrations as integration_store
 from ..store.tables import incidents
 from ..web import api
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_IDLE_SECONDS, SignedIn
-from .web import accounts, checked_form, is_partial, render, runtime, signed_in
+from .web import accounts, checked_form, render, runtime, signed_in
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 User = Annotated[SignedIn, Depends(signed_in)]
@@ -118,8 +118,6 @@ async def integration_page(
     first_url = f"{base}?{urlencode(params)}" if before else None
     context = dict(it=it, incidents=page["items"], state=state, q=q, next_url=next_url, first_page_url=first_url,
                    notice=notice, conditions_text=format_conditions(row.config.get("conditions")))
-    if is_partial(request) and request.headers.get("x-console-target") == "#incidents":
-        return render(request, "_incidents.html", **context)
     return render(request, "integration.html", **context)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from ..bootstrap import Runtime
 from ..domain.conditions import ConditionError, explain
 from ..domain.integration import IntegrationConfig, JiraConnection, JiraPlatform
 from ..jira.port import JiraError, JiraPermanentError, JiraPort
+from ..store.tables import incidents
 from ..sync import metadata
 from ..sync.admin import CheckFailed, Conflict
 from ..sync.preview import build_preview, create_test_issue, parse_sample, sample_text
@@ -161,6 +163,12 @@ async def edit_integration(request: Request, user: User, integration_id: int) ->
     f = SetupForm.from_config(stored.id, stored.config, stored.jira_meta, seal(rt, stored.config.jira))
     f.sample = sample_text()
     return await _step2(request, rt, f, stored.config.jira, "load")
+
+
+@router.get("/integrations/setup")
+async def configure_without_form(user: User) -> Response:
+    # the configuration step only exists as a form post (it carries the sealed connection)
+    return RedirectResponse("/console/integrations/new", status_code=303)
 
 
 @router.post("/integrations/setup")
@@ -333,12 +341,29 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
         statuses=(loaded.statuses or {}).get("statuses", []), status_language=(loaded.statuses or {}).get("language"),
         meta_error=loaded.error, match=match if match is not None else match_result(f), severities=SEVERITIES,
         progresses=PROGRESSES, field_sources=FIELD_SOURCES, condition_keys=CONDITION_KEYS, sample_keys=sample_keys,
-        seen_channels=[], loaded_for=f"{f.project}/{f.issue_type}", **ctx,
+        seen_channels=await seen_channels(rt, f.integration_id), loaded_for=f"{f.project}/{f.issue_type}", **ctx,
     )
     status = 422 if ctx["errors"] else 200
     if is_partial(request) and request.headers.get("x-console-target") == "#preview":
         return render(request, "_preview.html", status, **context)
     return render(request, "setup_configure.html", status, **context)
+
+
+async def seen_channels(rt: Runtime, integration_id: int | None) -> list[dict[str, Any]]:
+    """Channels of this integration's recent incidents: Flashduty's webhook names them, its
+    Open API has no channel list to offer, so these are the suggestions we can make."""
+    if integration_id is None:
+        return []
+    c = incidents.c
+    q = sa.select(c.snapshot).where(c.integration_id == integration_id).order_by(c.id.desc()).limit(500)
+    async with rt.engine.connect() as conn:
+        snapshots = (await conn.execute(q)).scalars().all()
+    found: dict[int, str] = {}
+    for snap in snapshots:
+        channel = snap.get("channel_id") if isinstance(snap, dict) else None
+        if channel and channel not in found:
+            found[channel] = str(snap.get("channel_name") or channel)
+    return [{"id": k, "name": v} for k, v in sorted(found.items(), key=lambda kv: kv[1])]
 
 
 def _back_url(f: SetupForm) -> str:

@@ -81,6 +81,8 @@ incidents = sa.Table(
     sa.UniqueConstraint("integration_id", "incident_id", name="uq_incidents_integration_incident"),
     sa.Index("ix_incidents_queue", "state", "due_at"),
     sa.Index("ix_incidents_list", "integration_id", "id"),
+    # the console's "failed only" / "waiting" filters stay an index range at 100k incidents
+    sa.Index("ix_incidents_state_list", "integration_id", "state", "id"),
 )
 
 # Comments copied to Jira, once each. "posting" survives a lost answer: the next

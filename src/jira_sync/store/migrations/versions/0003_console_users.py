@@ -1,4 +1,4 @@
-"""console sign-in: users (Argon2id password hashes) and sessions (token hashes)
+"""console: users (Argon2id password hashes), sessions (token hashes), incident list by state
 
 Revision ID: 0003
 Revises: 0002
@@ -36,6 +36,10 @@ def upgrade() -> None:
     )
 
 
+    op.create_index("ix_incidents_state_list", "incidents", ["integration_id", "state", "id"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_incidents_state_list", table_name="incidents")
     op.drop_table("console_sessions")
     op.drop_table("console_users")
