@@ -5,6 +5,8 @@ HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
 """
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
 import httpx
@@ -30,6 +32,11 @@ from .port import (
 )
 from .ratelimit import SiteGate
 from .render import adf_to_text
+
+# Server/DC lists every visible project in one answer (no search endpoint): kept a minute per
+# account, so a type-ahead over thousands of projects asks Jira once, not per keystroke.
+SERVER_PROJECTS_TTL = 60.0
+_server_projects: dict[tuple[str, str, str], tuple[float, list[Project]]] = {}
 
 CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
 COMMENT_PAGE = 100
@@ -83,8 +90,10 @@ class JiraClient:
         if not self._cloud:
             # Server/DC has no paged project search: the array of visible projects, filtered here.
             needle = query.casefold()
-            found = [parse.project(p) for p in await self._get("/project")]
-            return [p for p in found if needle in p.key.casefold() or needle in p.name.casefold()][:limit]
+            found = await self._server_projects()
+            hits = [p for p in found if needle in p.key.casefold() or needle in p.name.casefold()]
+            hits.sort(key=lambda p: (not p.key.casefold().startswith(needle), p.key))  # key prefix first
+            return hits[:limit]
         result: list[Project] = []
         start = 0
         while len(result) < limit:
@@ -96,6 +105,19 @@ class JiraClient:
                 break
             start += len(items)
         return result[:limit]
+
+    async def _server_projects(self) -> list[Project]:
+        conn = self._http.conn
+        # the secret's hash in the key: another password for the same user may see other projects
+        key = (conn.url, conn.username, hashlib.sha256(conn.secret.get_secret_value().encode()).hexdigest())
+        cached = _server_projects.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = [parse.project(p) for p in await self._get("/project")]
+        for stale in [k for k, (expires, _) in _server_projects.items() if expires <= time.monotonic()]:
+            del _server_projects[stale]
+        _server_projects[key] = (time.monotonic() + SERVER_PROJECTS_TTL, found)
+        return found
 
     async def project(self, key_or_id: str) -> Project:
         return parse.project(await self._get(f"/project/{key_or_id}"))

@@ -1,6 +1,7 @@
 """`FakeJira`: the site's state, its write operations, and helpers for tests."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -87,6 +88,20 @@ class FakeJira:
             self.failed_logins: dict[str, int] = {}
             self.request_log.clear()
             self.faults.clear()
+
+    def add_projects(self, count: int) -> None:
+        """`count` more projects (GEN1, GEN2, ...; like NOPRI), for sites with thousands of projects."""
+        template = next(p for p in seed.projects() if p.key == "NOPRI")
+        with self.lock:
+            start = 20000 + len(self.projects)
+            for n in range(count):
+                pid = str(start + n)
+                project = dataclasses.replace(template, id=pid, key=f"GEN{n + 1}", name=f"Generated project {n + 1}",
+                                              old_keys=[], counter=0)
+                self.projects.append(project)
+                self._projects[pid] = project
+                self._projects[project.key] = project
+                self.ids_by_project[pid] = set()
 
     def project_by_id_or_key(self, ref: str) -> Project | None:
         with self.lock:
