@@ -121,6 +121,13 @@
       form.addEventListener("submit", () => busy(form.dataset.busy));
     });
 
+    // filters apply as soon as a choice changes (the Filter button stays for keyboards and no-JS)
+    root.querySelectorAll("form[data-live] select").forEach((select) => {
+      if (select.dataset.bound) return;
+      select.dataset.bound = "1";
+      select.addEventListener("change", () => select.form.requestSubmit());
+    });
+
     root.querySelectorAll("form[data-confirm]").forEach((form) => {
       if (form.dataset.confirmBound) return;
       form.dataset.confirmBound = "1";
