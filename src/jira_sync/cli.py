@@ -269,23 +269,24 @@ def _new_password(password_stdin: bool) -> str:
     return click.prompt("password", hide_input=True, confirmation_prompt=True)
 
 
+def _account_change(change, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Run `change(accounts)`; an AccountError becomes a plain CLI error."""
+    from .console.auth import AccountError
+
+    try:
+        _run(lambda rt: change(_accounts(rt)))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(done)
+
+
 @users.command("add")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
 def users_add(username: str, password_stdin: bool) -> None:
     """Create a console account (asks for its password)."""
-    from .console.auth import AccountError
-
     password = _new_password(password_stdin)
-
-    async def go(rt):  # type: ignore[no-untyped-def]
-        await _accounts(rt).add_user(username, password)
-
-    try:
-        _run(go)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"created console user {username!r}")
+    _account_change(lambda acc: acc.add_user(username, password), f"created console user {username!r}")
 
 
 @users.command("passwd")
@@ -293,34 +294,15 @@ def users_add(username: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts)")
 def users_passwd(username: str, password_stdin: bool) -> None:
     """Set a console account's password (signs out its sessions)."""
-    from .console.auth import AccountError
-
     password = _new_password(password_stdin)
-
-    async def go(rt):  # type: ignore[no-untyped-def]
-        await _accounts(rt).set_password(username, password)
-
-    try:
-        _run(go)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"password changed for {username!r}")
+    _account_change(lambda acc: acc.set_password(username, password), f"password changed for {username!r}")
 
 
 @users.command("remove")
 @click.argument("username")
 def users_remove(username: str) -> None:
     """Delete a console account."""
-    from .console.auth import AccountError
-
-    async def go(rt):  # type: ignore[no-untyped-def]
-        await _accounts(rt).remove_user(username)
-
-    try:
-        _run(go)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"removed console user {username!r}")
+    _account_change(lambda acc: acc.remove_user(username), f"removed console user {username!r}")
 
 
 @users.command("list")

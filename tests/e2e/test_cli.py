@@ -92,3 +92,24 @@ def test_send_example_posts_the_documented_payload(cloud) -> None:  # type: igno
     cloud.issue_for("64b1352e376e32c85c56e25b")
     wrong = CliRunner().invoke(main, ["dev", "send-example", hook.url, "--secret", "nope"])
     assert wrong.exit_code == 1 and "HTTP 401" in wrong.output
+
+
+def test_console_accounts_from_the_cli(cli_env) -> None:  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    first = runner.invoke(main, ["users", "ensure-admin"])
+    assert first.exit_code == 0 and "sign in as admin with password" in first.output
+    password = first.output.split("password ", 1)[1].split()[0]
+    again = runner.invoke(main, ["users", "ensure-admin"])  # only on the first run
+    assert again.exit_code == 0 and again.output == ""
+    short = runner.invoke(main, ["users", "add", "ops", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    added = runner.invoke(main, ["users", "add", "ops", "--password-stdin"], input="a long enough password\n")
+    assert added.exit_code == 0, added.output
+    twice = runner.invoke(main, ["users", "add", "ops", "--password-stdin"], input="a long enough password\n")
+    assert twice.exit_code == 1 and "exists already" in twice.output
+    assert runner.invoke(main, ["users", "list"]).output.split() == ["admin", "ops"]
+    changed = runner.invoke(main, ["users", "passwd", "admin", "--password-stdin"], input="another long password\n")
+    assert changed.exit_code == 0 and password not in changed.output
+    assert runner.invoke(main, ["users", "remove", "ops"]).exit_code == 0
+    missing = runner.invoke(main, ["users", "remove", "ops"])
+    assert missing.exit_code == 1 and "no user named 'ops'" in missing.output
