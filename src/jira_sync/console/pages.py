@@ -23,6 +23,12 @@ from .web import accounts, checked_form, render, runtime, signed_in
 router = APIRouter(prefix="/console", include_in_schema=False)
 User = Annotated[SignedIn, Depends(signed_in)]
 PAGE_SIZE = 50
+# what happened to each event received (events.outcome), in words
+OUTCOME_WORDS = {
+    "queued": "queued for Jira",
+    "stored": "stored (the trigger did not fire)",
+    "out_of_channel_scope": "outside the integration's channels: ignored",
+}
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -189,7 +195,7 @@ async def incident_page(request: Request, user: User, integration_id: int, incid
     it = {"id": row.id, "name": row.name, "config": row.config}
     note = f"Events and Jira exchanges are kept {rt.settings.history_days:g} days."
     return render(request, "incident.html", it=it, inc=detail, timeline=_timeline(detail), notice=notice, error=error,
-                  history_note=note)
+                  history_note=note, outcome_words=OUTCOME_WORDS)
 
 
 @router.post("/integrations/{integration_id}/incidents/{incident_id}/sync")

@@ -81,8 +81,15 @@ incidents = sa.Table(
     sa.UniqueConstraint("integration_id", "incident_id", name="uq_incidents_integration_incident"),
     sa.Index("ix_incidents_queue", "state", "due_at"),
     sa.Index("ix_incidents_list", "integration_id", "id"),
-    # the console's "failed only" / "waiting" filters stay an index range at 100k incidents
+    # the console's "failed only" / "waiting" filters (and the failed count) stay an index
+    # range at 100k incidents
     sa.Index("ix_incidents_state_list", "integration_id", "state", "id"),
+    # every list page shows "incidents synced" and "last error": partial indexes hold only
+    # the rows those read, so neither walks all of an integration's incidents (bench/console.py)
+    sa.Index("ix_incidents_synced", "integration_id", "jira_issue_id",
+             sqlite_where=sa.text("jira_issue_id IS NOT NULL"), postgresql_where=sa.text("jira_issue_id IS NOT NULL")),
+    sa.Index("ix_incidents_last_error", "integration_id", "updated_at",
+             sqlite_where=sa.text("last_error IS NOT NULL"), postgresql_where=sa.text("last_error IS NOT NULL")),
 )
 
 # Comments copied to Jira, once each. "posting" survives a lost answer: the next

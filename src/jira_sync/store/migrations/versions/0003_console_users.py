@@ -1,4 +1,4 @@
-"""console: users (Argon2id password hashes), sessions (token hashes), incident list by state
+"""console: users (Argon2id password hashes), sessions (token hashes), list-page indexes
 
 Revision ID: 0003
 Revises: 0002
@@ -37,9 +37,16 @@ def upgrade() -> None:
 
 
     op.create_index("ix_incidents_state_list", "incidents", ["integration_id", "state", "id"])
+    synced, erred = sa.text("jira_issue_id IS NOT NULL"), sa.text("last_error IS NOT NULL")
+    op.create_index("ix_incidents_synced", "incidents", ["integration_id", "jira_issue_id"],
+                    sqlite_where=synced, postgresql_where=synced)
+    op.create_index("ix_incidents_last_error", "incidents", ["integration_id", "updated_at"],
+                    sqlite_where=erred, postgresql_where=erred)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_incidents_last_error", table_name="incidents")
+    op.drop_index("ix_incidents_synced", table_name="incidents")
     op.drop_index("ix_incidents_state_list", table_name="incidents")
     op.drop_table("console_sessions")
     op.drop_table("console_users")
