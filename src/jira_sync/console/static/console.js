@@ -52,15 +52,22 @@
     before.forEach((d, i) => { if (after[i]) after[i].open = d.open; });
   }
 
+  const inFlight = {};  // target -> AbortController of the request that will fill it
+
   async function send(form, submitter, targetOverride) {
     const data = new FormData(form);
     if (submitter && submitter.name) data.set(submitter.name, submitter.value);
     const target = targetOverride || (submitter && submitter.dataset.target) || "main";
+    // a newer request for the same part of the page wins: a late answer must not
+    // overwrite a form the person has gone on editing
+    if (inFlight[target]) inFlight[target].abort();
+    const controller = new AbortController();
+    inFlight[target] = controller;
     busy((submitter && submitter.dataset.busy) || form.dataset.busy);
     try {
       // getAttribute: the buttons named "action" shadow form.action
       const response = await fetch(form.getAttribute("action"), {
-        method: "POST", body: data, credentials: "same-origin",
+        method: "POST", body: data, credentials: "same-origin", signal: controller.signal,
         headers: { "X-Console-Partial": "1", "X-Console-Target": target },
       });
       const html = await response.text();
@@ -76,8 +83,9 @@
         if (alert) alert.scrollIntoView({ block: "center" });
       }
     } catch (err) {
-      window.alert("The console could not reach the server: " + err);
+      if (err.name !== "AbortError") window.alert("The console could not reach the server: " + err);
     } finally {
+      if (inFlight[target] === controller) delete inFlight[target];
       idle();
     }
   }
@@ -170,7 +178,13 @@
   // projects never reach the page at once.
   function projectSearch(form, input, reload) {
     const list = document.getElementById(input.getAttribute("list"));
-    let known = new Set();
+    let known = new Set([...list.options].map((o) => o.value));
+    let lastLoaded = input.value;
+    const load = () => {
+      if (!input.value || input.value === lastLoaded) return;
+      lastLoaded = input.value;
+      reload();
+    };
     const search = debounce(async () => {
       const data = new FormData();
       data.set("csrf_token", form.querySelector("[name=csrf_token]").value);
@@ -194,26 +208,27 @@
         input.removeAttribute("aria-busy");
       }
     }, 250);
-    input.addEventListener("input", () => { if (known.has(input.value)) reload(); else search(); });
-    input.addEventListener("change", () => { if (input.value) reload(); });
+    input.addEventListener("input", () => { if (known.has(input.value)) load(); else search(); });
+    input.addEventListener("change", load);
   }
 
-  // Lists that change on their own (incidents, integrations, an incident's state): fetch the
-  // page again and replace just that part, unless the person is typing in it.
+  // Parts that change on their own (incident lists, counters, an incident's state): one
+  // fetch of the page every few seconds replaces each of them, unless the person is typing
+  // in one or something else is loading.
   function autoRefresh() {
-    document.querySelectorAll("[data-refresh]").forEach((el) => {
-      if (!el.id || el.dataset.refreshBound) return;
-      el.dataset.refreshBound = "1";
-      const seconds = Math.max(2, parseInt(el.dataset.refresh, 10) || 5);
-      setInterval(async () => {
-        if (document.hidden || busyCount > 0 || el.contains(document.activeElement) && document.activeElement.matches("input,textarea,select")) return;
-        try {
-          const response = await fetch(window.location.href, { credentials: "same-origin" });
-          if (!response.ok || response.redirected) return;
-          swap("#" + el.id, await response.text(), true);
-        } catch (_) { /* offline for a moment: try again next time */ }
-      }, seconds * 1000);
-    });
+    const parts = [...document.querySelectorAll("[data-refresh][id]")];
+    if (!parts.length) return;
+    const seconds = Math.max(2, Math.min(...parts.map((el) => parseInt(el.dataset.refresh, 10) || 5)));
+    setInterval(async () => {
+      const typing = document.activeElement && document.activeElement.matches("input,textarea,select");
+      if (document.hidden || busyCount > 0 || typing) return;
+      try {
+        const response = await fetch(window.location.href, { credentials: "same-origin" });
+        if (!response.ok || response.redirected) return;
+        const html = await response.text();
+        parts.forEach((el) => swap("#" + el.id, html, true));
+      } catch (_) { /* offline for a moment: try again next time */ }
+    }, seconds * 1000);
   }
 
   document.documentElement.classList.add("js");
