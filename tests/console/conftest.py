@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from e2e.conftest import Stack, make_stack
+
 from jira_sync.console.auth import Accounts
 from jira_sync.settings import Settings
-
-from e2e.conftest import Stack, make_stack
+from jira_sync.store.db import make_engine
 
 ADMIN = ("admin", "correct horse battery")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -19,16 +20,14 @@ _CONN = re.compile(r'name="conn_token" value="([^"]+)"')
 
 
 def add_user(stack: Stack, username: str, password: str) -> None:
-    rt = stack.service.runtime
-    accounts = Accounts(rt.engine, rt.settings.secret_key.get_secret_value())
-    # the service's loop runs in its thread: create the account on a loop of our own,
-    # through a fresh engine (the same database)
-    from jira_sync.store.db import make_engine
+    """A console account, as `jira-sync users add` makes it. The service's loop runs in its
+    own thread, so this uses a loop and an engine of its own on the same database."""
+    settings = stack.service.runtime.settings
 
     async def go() -> None:
-        engine = make_engine(rt.settings.database_url)
+        engine = make_engine(settings.database_url)
         try:
-            await Accounts(engine, accounts.secret_key).add_user(username, password)
+            await Accounts(engine, settings.secret_key.get_secret_value()).add_user(username, password)
         finally:
             await engine.dispose()
 
