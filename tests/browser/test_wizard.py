@@ -253,3 +253,25 @@ def test_taking_a_project_loads_it_once(signed_in: Page, stack: Stack, shot: Sho
     shot(page, "02-after-taking-OPS")
     expect(page.locator("#name")).to_have_value("Typed as soon as the form was there", timeout=2_000)
     assert len(loads) == 1, f"the form was loaded {len(loads)} times for one project choice"
+
+
+def test_a_slow_jira_shows_progress_and_keeps_the_form(signed_in: Page, stack: Stack, shot: Shot, expect: Any) -> None:
+    """Loading an issue type's metadata from a slow Jira: the progress bar says what is going
+    on, the rest of the form stays as it was, and the answer fills it in when it comes."""
+    page = signed_in
+    page.goto("/console/integrations/new")
+    step1(page, stack, CREDENTIALS[stack.flavour]["secret"])
+    choose_project(page, expect, "OP", "OPS")
+    page.fill("#name", "Kept while Jira thinks")
+    stack.jira.faults.add(kind="slow", method="GET", path=r"/issue/createmeta/OPS/issuetypes/10002", delay=1.2)  # the stack's Jira timeout is 2 s
+    page.select_option("#issue_type", "10002")  # Bug: its create screen comes from Jira again
+    progress = page.locator("#progress")
+    expect(progress).to_be_visible()
+    expect(progress).to_contain_text("Talking to Jira")
+    expect(page.locator("body")).to_have_attribute("aria-busy", "true")
+    shot(page, "01-loading")
+    expect(progress).to_be_hidden(timeout=10_000)
+    expect(page.locator("#issue_type")).to_have_value("10002")
+    expect(page.locator("#name")).to_have_value("Kept while Jira thinks")
+    expect(page.locator("#sev-Critical")).to_have_value("1")
+    shot(page, "02-loaded")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .state import FakeJira
 
-KINDS = ("429", "503", "500", "timeout", "lost_response", "captcha")
+KINDS = ("429", "503", "500", "timeout", "lost_response", "captcha", "slow")
 
 
 @dataclass(slots=True)
@@ -39,7 +39,8 @@ class Faults:
     kinds: "429" (Retry-After + X-RateLimit-*), "503" (Retry-After if given), "500",
     "timeout" (waits `delay` s, default 30, then 504; the request is NOT applied),
     "lost_response" (the request IS applied, then after `delay` s, default 0, the connection
-    is dropped with no answer), "captcha" (403 + X-Authentication-Denied-Reason).
+    is dropped with no answer), "captcha" (403 + X-Authentication-Denied-Reason),
+    "slow" (waits `delay` s, default 2, then answers normally: a slow Jira).
     """
 
     rules: list[Fault] = field(default_factory=list)
@@ -100,6 +101,9 @@ class FaultLayer:
         method, path = scope["method"], scope["path"]
         log = self.site.request_log
         fault = self.site.faults.take(method, path)
+        if fault is not None and fault.kind == "slow":
+            await self._sleep(2.0 if fault.delay is None else fault.delay)
+            fault = None
         if fault is None:
             async def logged_send(message: dict) -> None:
                 if message["type"] == "http.response.start":
