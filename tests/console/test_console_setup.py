@@ -171,3 +171,22 @@ def test_edit_keeps_secrets_and_state_and_says_when_a_token_expired(c, console_s
                {**{k: v for k, v in form_fields(c.last.text, "").items()}, "platform": console_stack.flavour,
                 "url": console_stack.jira_url, "auth": "basic", "username": login, "verify_tls": "1"})
     assert r.status_code == 422 and "The token has expired or was revoked" in r.text
+
+
+def test_audit_log_names_who_did_what_and_never_a_secret(c, console_stack, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO, logger="jira_sync")
+    other = Console(console_stack.service.url)
+    other.sign_in(password="hunter2 is not it")
+    other.close()
+    start_setup(c, console_stack)
+    step2(c, "pick_project:OPS", name="audited", flashduty_key="fd-app-key-123")
+    r = step2(c, "save")
+    hook_secret = re.search(r'<code id="hook-secret">([^<]+)</code>', r.text).group(1)  # type: ignore[union-attr]
+    text = caplog.text
+    assert "console: failed sign-in for 'admin'" in text
+    assert "console: admin created integration" in text and "(audited)" in text
+    secret = "cloud-token" if console_stack.flavour == "cloud" else "secret"
+    for value in ("hunter2 is not it", "fd-app-key-123", hook_secret, f":{secret}"):
+        assert value not in text

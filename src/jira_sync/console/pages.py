@@ -5,6 +5,7 @@ shows exactly what the API would answer.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -20,6 +21,7 @@ from ..web import api
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_IDLE_SECONDS, SignedIn
 from .web import accounts, checked_form, render, runtime, signed_in
 
+log = logging.getLogger(__name__)  # who changed what: the console's audit trail
 router = APIRouter(prefix="/console", include_in_schema=False)
 User = Annotated[SignedIn, Depends(signed_in)]
 PAGE_SIZE = 50
@@ -78,7 +80,9 @@ async def login(request: Request) -> Response:
         return again("Too many failed sign-ins from this address. Wait a few minutes, then try again.", 429)
     signed = await acc.sign_in(username, str(form.get("password") or ""), client)
     if signed is None:
+        log.warning("console: failed sign-in for %r from %s", username[:100], client)
         return again("Wrong user name or password.", 401)
+    log.info("console: %s signed in from %s", signed.username, client)
     response = see_other(_safe_next(form.get("next")))
     response.set_cookie(SESSION_COOKIE, signed.token, max_age=int(SESSION_IDLE_SECONDS), httponly=True,
                         samesite="lax", secure=_secure(request), path="/")
@@ -141,6 +145,7 @@ async def _switch(request: Request, user: SignedIn, integration_id: int, switch:
     await checked_form(request, user)
     rt = runtime(request)
     await rt.admin.set_enabled(integration_id, switch == "enable")
+    log.info("console: %s %sd integration %d", user.username, switch, integration_id)
     if switch == "enable":
         rt.wake.set()  # incidents that waited while it was disabled
     back = request.headers.get("referer", "")
@@ -163,6 +168,7 @@ async def delete(request: Request, user: User, integration_id: int) -> Response:
     rt = runtime(request)
     row = await api.integration_row(rt, integration_id)
     await rt.admin.delete(integration_id)
+    log.info("console: %s deleted integration %d (%s)", user.username, integration_id, row.name)
     return see_other(f"/console/?{urlencode({'notice': f'Integration {row.name!r} deleted.'})}")
 
 
@@ -172,6 +178,7 @@ async def rotate_secret(request: Request, user: User, integration_id: int) -> Re
     rt = runtime(request)
     row = await api.integration_row(rt, integration_id)
     secret = await rt.admin.rotate_webhook_secret(integration_id)
+    log.info("console: %s made a new webhook secret for integration %d", user.username, integration_id)
     return render(request, "saved.html", heading="New webhook secret", name=row.name, integration_id=row.id,
                   message="The old secret no longer works. Update the header value in Flashduty now.",
                   webhook=api.webhook_info(rt, row.id, secret), trigger=row.config["trigger"], warnings=[])
@@ -216,9 +223,11 @@ async def _incident_action(request: Request, user: SignedIn, integration_id: int
     try:
         if act == "retry":
             await api.retry_failed(rt, row, incident_id)
+            log.info("console: %s retried incident %s of integration %d", user.username, incident_id, integration_id)
             notice = "Retry queued: the page updates as the sync goes."
         else:
             await api.request_sync(rt, row, incident_id)
+            log.info("console: %s asked to sync incident %s of integration %d", user.username, incident_id, integration_id)
             notice = "Sync queued: the page updates as the sync goes."
     except HTTPException as exc:
         if exc.status_code != 409:

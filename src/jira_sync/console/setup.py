@@ -9,6 +9,7 @@ what is offered is what Jira has now.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from .auth import SignedIn
 from .setup_form import CONDITION_KEYS, FIELD_SOURCES, PROGRESSES, SEVERITIES, SetupForm
 from .web import checked_form, is_partial, render, runtime, signed_in
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
 User = Annotated[SignedIn, Depends(signed_in)]
 CONN_TOKEN_TTL = 2 * 3600
@@ -138,6 +140,7 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
     finally:
         await jira.aclose()
     if not result.ok:
+        log.info("console: Jira connection check for %s failed: %s", conn.url, result.problem)
         return _step1(request, values, integration_id=integration_id, name=name, result=result, status=422)
     if stored is not None:
         f = SetupForm.from_config(stored.id, stored.config, stored.jira_meta, seal(rt, conn))
@@ -366,6 +369,11 @@ async def seen_channels(rt: Runtime, integration_id: int | None) -> list[dict[st
     return [{"id": k, "name": v} for k, v in sorted(found.items(), key=lambda kv: kv[1])]
 
 
+def _who(request: Request) -> str:
+    user = getattr(request.state, "user", None)
+    return user.username if user else "?"
+
+
 def _back_url(f: SetupForm) -> str:
     return f"/console/integrations/{f.integration_id}/edit/connection" if f.integration_id else "/console/integrations/new"
 
@@ -414,11 +422,13 @@ async def _save(request: Request, rt: Runtime, f: SetupForm, cfg: Any, ctx: dict
     try:
         if f.integration_id is None:
             saved = await rt.admin.create(cfg)
+            log.info("console: %s created integration %d (%s)", _who(request), saved.id, cfg.name)
         else:
             changes = cfg.model_dump(mode="python", exclude={"enabled"})  # enabling has its own button
             changes["jira"]["secret"] = cfg.jira.secret
             changes["flashduty"]["app_key"] = cfg.flashduty.app_key  # None keeps the stored key
             saved = await rt.admin.update(f.integration_id, changes)
+            log.info("console: %s changed integration %d (%s)", _who(request), saved.id, cfg.name)
     except CheckFailed as exc:
         ctx["errors"] += exc.report.errors
         return
