@@ -109,3 +109,14 @@ def test_new_webhook_secret_from_the_page(c, cloud_console: Stack) -> None:  # t
         assert fresh.send(new) == 200
     finally:
         fresh.close()
+
+
+def test_links_from_webhooks_are_only_ever_http(c, cloud_console: Stack) -> None:  # type: ignore[no-untyped-def]
+    integration_id, hook = cloud_console.integration(trigger="manual")
+    new = cloud_console.flashduty.open_incident(title="<script>alert(1)</script>", detail_url="javascript:alert(1)")
+    cloud_console.send(hook, new)
+    page = c.get(f"/console/integrations/{integration_id}/incidents/{new['incident']['incident_id']}")
+    assert "javascript:" not in page.text and "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text  # shown, as text
+    listing = c.get(f"/console/integrations/{integration_id}")
+    assert "<script>alert" not in listing.text

@@ -5,7 +5,7 @@ service's FastAPI app; the pages call the same services as the REST API.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -18,16 +18,6 @@ from ..sync.admin import NotFound
 from ..web.api import service_error_handlers
 from . import pages, setup
 from .web import HERE, CsrfRejected, SignInRequired, render
-
-# Pages load only our own script and styles; nothing may frame them (clickjacking).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
 
 def install(app: FastAPI) -> None:
     api_not_found = service_error_handlers()[NotFound]
@@ -44,14 +34,6 @@ def install(app: FastAPI) -> None:
     @app.get("/console", include_in_schema=False)
     async def console_root() -> RedirectResponse:
         return RedirectResponse("/console/", status_code=307)
-
-    @app.middleware("http")
-    async def console_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path.startswith("/console"):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
 
     async def sign_in_required(request: Request, exc: Any) -> Response:
         return RedirectResponse(f"/console/login?{urlencode({'next': exc.next_path})}", status_code=303)

@@ -32,6 +32,7 @@ SESSION_IDLE_SECONDS = 12 * 3600
 MIN_PASSWORD_LENGTH = 10
 FAILURE_WINDOW = 300.0
 MAX_FAILURES = 5
+MAX_TRACKED_CLIENTS = 10_000  # bounds the memory a flood of failing addresses can take
 
 _hasher = PasswordHasher()
 # verifying against this when the user does not exist makes "no such user" and
@@ -115,6 +116,8 @@ class Accounts:
             user = await store.find_user(conn, username.strip())
         ok = _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
         if not ok or user is None:
+            if len(self._failures) >= MAX_TRACKED_CLIENTS:
+                self._forget_quiet_clients()
             self._failures[client].append(time.monotonic())
             return None
         self._failures.pop(client, None)
@@ -124,6 +127,11 @@ class Accounts:
                 await store.set_password(conn, user.id, _hasher.hash(password))
             await store.add_session(conn, user.id, hash_token(token), time.time() + SESSION_IDLE_SECONDS)
         return SignedIn(user.id, user.username, token)
+
+    def _forget_quiet_clients(self) -> None:
+        horizon = time.monotonic() - FAILURE_WINDOW
+        for client in [c for c, times in self._failures.items() if not times or times[-1] < horizon]:
+            del self._failures[client]
 
     async def session(self, token: str | None) -> SignedIn | None:
         if not token:

@@ -23,6 +23,16 @@ from ..bootstrap import Runtime
 from .auth import SESSION_COOKIE, Accounts, SignedIn
 
 HERE = Path(__file__).parent
+# Pages load only our own script and styles; nothing may frame them (clickjacking). Set on
+# each page here rather than by a middleware, which would cost every webhook a detour.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",  # pages hold configuration and incident data
+}
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -55,7 +65,14 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
 
 
-templates.filters.update(ago=_ago, when=_when, pretty=_pretty, urlquote=lambda s: quote(str(s), safe=""))
+def _web_link(url: Any) -> str | None:
+    """A URL from a webhook or Jira, only if it is http(s): never a javascript: link."""
+    text = str(url or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else None
+
+
+templates.filters.update(ago=_ago, when=_when, pretty=_pretty, web_link=_web_link,
+                         urlquote=lambda s: quote(str(s), safe=""))
 
 
 class SignInRequired(Exception):
@@ -107,7 +124,4 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("partial", is_partial(request))
     context.setdefault("path", request.url.path)
     html = templates.get_template(template).render(**context)
-    response = HTMLResponse(html, status_code=status_code)
-    # pages hold configuration and incident data: never cached, never framed
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
