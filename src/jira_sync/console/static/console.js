@@ -25,7 +25,8 @@
   }
 
   // Replace `target` (a selector) with the answer: a fragment, or the same element of a whole page.
-  function swap(target, html, isPage) {
+  // keepOpen: the same page again (a refresh), so <details> the person opened stay open
+  function swap(target, html, isPage, keepOpen) {
     const current = document.querySelector(target);
     if (!current) return;
     const focusedId = document.activeElement && document.activeElement.id;
@@ -34,7 +35,7 @@
       const fresh = doc.querySelector(target);
       if (!fresh) { document.documentElement.innerHTML = doc.documentElement.innerHTML; return; }
       if (target === "main" || target === "#main") document.title = doc.title;
-      keepOpenDetails(current, fresh);
+      if (keepOpen) keepOpenDetails(current, fresh);
       current.innerHTML = fresh.innerHTML;
     } else {
       current.innerHTML = html;
@@ -226,7 +227,7 @@
         const response = await fetch(window.location.href, { credentials: "same-origin" });
         if (!response.ok || response.redirected) return;
         const html = await response.text();
-        parts.forEach((el) => swap("#" + el.id, html, true));
+        parts.forEach((el) => swap("#" + el.id, html, true, true));
       } catch (_) { /* offline for a moment: try again next time */ }
     }, seconds * 1000);
   }
