@@ -370,26 +370,32 @@ async def mark_comment(engine: AsyncEngine, row_id: int, source_id: str, state: 
 
 # ------------------------------------------------------------------ what an operator sees
 async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) -> dict[str, Any]:
+    """Waiting, in flight, failed, linked. /healthz runs this on every probe, so each count
+    reads an index range (the pending and failed rows, the linked rows' partial index), not
+    every incident: at 100k incidents one pass over the table took 40 ms of the event loop."""
     now = time.time()
     c = incidents.c
-    in_flight = sa.and_(c.state == "pending", c.lease_until.is_not(None), c.lease_until >= now)
-    q = sa.select(
-        sa.func.count().filter(sa.and_(c.state == "pending", sa.not_(in_flight))).label("waiting"),
-        sa.func.count().filter(in_flight).label("in_flight"),
-        sa.func.count().filter(c.state == "failed").label("failed"),
-        sa.func.min(c.pending_since).filter(c.state == "pending").label("oldest"),
-        sa.func.count().filter(c.jira_issue_id.is_not(None)).label("linked"),
-    )
-    if integration_id is not None:
-        q = q.where(c.integration_id == integration_id)
-    r = (await conn.execute(q)).one()
+    scope = [c.integration_id == integration_id] if integration_id is not None else []
+    leased = sa.and_(c.lease_until.is_not(None), c.lease_until >= now)
+    pending = (
+        await conn.execute(
+            sa.select(
+                sa.func.count().label("pending"),
+                sa.func.count().filter(leased).label("in_flight"),
+                sa.func.min(c.pending_since).label("oldest"),
+            ).where(c.state == "pending", *scope)
+        )
+    ).one()
+    failed = await conn.scalar(sa.select(sa.func.count()).where(c.state == "failed", *scope))
+    linked = await conn.scalar(sa.select(sa.func.count()).where(c.jira_issue_id.is_not(None), *scope))
+    waiting = pending.pending - pending.in_flight
     return {
-        "waiting": r.waiting,
-        "in_flight": r.in_flight,
-        "failed": r.failed,
-        "linked": r.linked,
-        "oldest_waiting_age_seconds": round(now - r.oldest, 3) if r.oldest else 0.0,
-        "all_synced": r.waiting == 0 and r.in_flight == 0 and r.failed == 0,
+        "waiting": waiting,
+        "in_flight": pending.in_flight,
+        "failed": failed,
+        "linked": linked,
+        "oldest_waiting_age_seconds": round(now - pending.oldest, 3) if pending.oldest else 0.0,
+        "all_synced": waiting == 0 and pending.in_flight == 0 and failed == 0,
     }
 
 
