@@ -318,7 +318,9 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
         except JiraError as exc:
             loaded = Loaded(error=f"Jira answered: {exc.message}")
         now_for = f"{f.project}/{f.issue_type}"
-        _fill_defaults(f, loaded, first_load=now_for != loaded_for and f.integration_id is None)
+        # defaults for a project / issue type chosen just now; a saved integration's own
+        # choices are kept when its form first opens (loaded_for is empty then)
+        _fill_defaults(f, loaded, first_load=now_for != loaded_for and (f.integration_id is None or bool(loaded_for)))
         if action in ("preview", "test_issue", "save") and loaded.screen is not None:
             await _act(request, rt, jira, f, conn, loaded, action, ctx)
             if isinstance(ctx.get("response"), Response):
