@@ -190,3 +190,16 @@ def test_audit_log_names_who_did_what_and_never_a_secret(c, console_stack, caplo
     secret = "cloud-token" if console_stack.flavour == "cloud" else "secret"
     for value in ("hunter2 is not it", "fd-app-key-123", hook_secret, f":{secret}"):
         assert value not in text
+
+
+def test_edit_opens_with_the_saved_choices_not_the_defaults(c, console_stack) -> None:  # type: ignore[no-untyped-def]
+    integration_id, _ = console_stack.integration(severity_map={"Critical": "High"},
+                                                  status_map={"triggered": "In Progress", "processing": "In Progress",
+                                                              "closed": "Done"})
+    fields = form_fields(c.get(f"/console/integrations/{integration_id}/edit").text, "setup")
+    assert fields["sev-Critical"] == "2" and fields["sev-Warning"] == "" and fields["sev-Info"] == ""
+    assert fields["status-triggered"] == "In Progress"
+    r = step2(c, "save")
+    saved = console_stack.api.get(f"/api/integrations/{integration_id}").json()["config"]
+    assert r.status_code == 200 and saved["severity_map"] == {"Critical": "2"}
+    assert saved["status_map"]["triggered"] == "In Progress"
