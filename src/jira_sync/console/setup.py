@@ -3,14 +3,13 @@
 Between the steps the Jira connection, secret included, travels in the form as a Fernet
 token sealed with the server's key (`conn_token`): the browser cannot read or alter it,
 nothing half-made is stored, and it expires after two hours. Step 2 is one form posted
-back for every action (see `setup_form.py`); metadata comes from Jira on each render, so
-what is offered is what Jira has now.
+back for every action (its fields: `setup_form.py`); what Jira says about the chosen project
+is asked again on each render (`setup_jira.py`), so what is offered is what Jira has now.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,9 +19,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ..bootstrap import Runtime
-from ..domain.conditions import ConditionError, explain
+from ..domain.conditions import ConditionError
 from ..domain.integration import IntegrationConfig, JiraConnection, JiraPlatform
-from ..jira.port import JiraError, JiraPermanentError, JiraPort
+from ..jira.port import JiraError, JiraPort
 from ..store.tables import incidents
 from ..sync import metadata
 from ..sync.admin import CheckFailed, Conflict
@@ -30,6 +29,7 @@ from ..sync.preview import build_preview, create_test_issue, parse_sample, sampl
 from ..web import api
 from .auth import SignedIn
 from .setup_form import CONDITION_KEYS, FIELD_SOURCES, PROGRESSES, SEVERITIES, SetupForm
+from .setup_jira import Loaded, fill_defaults, load, match_result, meta_for
 from .web import checked_form, is_partial, render, runtime, signed_in
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,6 @@ PROBLEM_TITLES = {
     "forbidden": "The account is not allowed in",
     "invalid": "Some fields need fixing",
 }
-# severity -> priority names tried in order when a project is first loaded
-SEVERITY_DEFAULTS = {"Critical": ["Highest", "Critical", "Blocker", "High"], "Warning": ["Medium", "High", "Major"],
-                     "Info": ["Low", "Lowest", "Minor"]}
 
 
 # ------------------------------------------------------------------ the sealed connection
@@ -214,100 +211,6 @@ async def search_projects(request: Request, user: User) -> Response:
     return JSONResponse({"projects": found})
 
 
-@dataclass
-class Loaded:
-    """What Jira says about the chosen project and issue type."""
-
-    project: Any = None
-    project_matches: list[dict[str, str]] = field(default_factory=list)
-    issue_types: list[dict[str, Any]] = field(default_factory=list)
-    screen: metadata.Screen | None = None
-    statuses: dict[str, Any] | None = None
-    error: str | None = None
-
-
-async def load(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
-    out = Loaded()
-    if search or not f.project:
-        out.project_matches = await metadata.projects(jira, f.project if search else "", 50)
-        if not f.project:
-            return out
-    try:
-        out.project = await jira.project(f.project)
-    except JiraPermanentError as exc:
-        if exc.status not in (400, 404):
-            raise
-        out.error = f"Project {f.project!r} does not exist or this account cannot see it."
-        out.project_matches = out.project_matches or await metadata.projects(jira, f.project, 50)
-        return out
-    f.project = out.project.key
-    out.issue_types = await metadata.issue_types(jira, out.project.key)
-    ids = [t["id"] for t in out.issue_types]
-    by_name = {t["name"].casefold(): t["id"] for t in out.issue_types}
-    if f.issue_type not in ids:
-        f.issue_type = by_name.get(f.issue_type.casefold()) or next(
-            (t["id"] for t in out.issue_types if not t["subtask"]), ids[0] if ids else "")
-    if not f.issue_type:
-        out.error = f"This account cannot create any issue type in {out.project.key}."
-        return out
-    out.screen = await metadata.screen(jira, out.project.key, f.issue_type)
-    out.statuses = await metadata.statuses(jira, out.project.key, f.issue_type)
-    return out
-
-
-def _fill_defaults(f: SetupForm, loaded: Loaded, first_load: bool) -> None:
-    """Defaults for a newly loaded project / issue type; choices Jira no longer offers are dropped."""
-    if loaded.screen is None or loaded.statuses is None:
-        return
-    prio = loaded.screen.priorities()
-    ids = {p["id"] for p in prio["priorities"]}
-    f.severity = {s: v for s, v in f.severity.items() if v in ids}
-    if first_load and not f.severity and prio["available"]:
-        by_name = {p["name"].casefold(): p["id"] for p in prio["priorities"]}
-        for sev, names in SEVERITY_DEFAULTS.items():
-            f.severity[sev] = next((by_name[n.casefold()] for n in names if n.casefold() in by_name), "")
-        f.severity = {s: v for s, v in f.severity.items() if v}
-    names = {s["name"] for s in loaded.statuses["statuses"]}
-    for key, _ in PROGRESSES:
-        if f.statuses.get(key) not in names:
-            f.statuses[key] = loaded.statuses["defaults"].get(key, "")
-    f.statuses = {k: v for k, v in f.statuses.items() if v}
-
-
-def match_result(f: SetupForm) -> dict[str, Any]:
-    try:
-        snap = parse_sample(f.sample)
-        channels = f.channel_ids()
-    except ValueError as exc:
-        return {"error": str(exc)}
-    if channels and snap.channel_id not in channels:
-        return {"matched": False, "reason": f"Its channel ({snap.channel_id}) is not one of the chosen channels.", "groups": []}
-    if f.trigger == "manual":
-        return {"matched": True, "groups": [],
-                "reason": "Manual trigger: it is synced when someone clicks the Custom Action on it."}
-    try:
-        groups = explain(f.conditions(), snap)
-    except ConditionError as exc:
-        return {"error": f"Conditions: {exc}"}
-    if not groups:
-        return {"matched": True, "reason": "No condition: every incident of the chosen channels is synced.", "groups": []}
-    matched = any(all(ok for _, ok in g) for g in groups)
-    return {"matched": matched, "reason": "", "groups": groups}
-
-
-def _meta_for(loaded: Loaded, f: SetupForm) -> dict[str, Any]:
-    """The `jira_meta` a check would store, from what was just loaded (for the preview)."""
-    screen = loaded.screen
-    assert screen is not None
-    return {
-        "project_key": f.project,
-        "issue_type_id": f.issue_type,
-        "priority_on_screen": screen.priority is not None,
-        "labels_on_screen": screen.labels_on_screen,
-        "text_fields": {t["id"]: t["kind"] for t in screen.text_fields()},
-    }
-
-
 async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnection, action: str, *,
                  match: dict[str, Any] | None = None, loaded_for: str = "", connection_note: str = "") -> Response:
     jira = rt.admin.jira_factory(conn)
@@ -320,7 +223,7 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
         now_for = f"{f.project}/{f.issue_type}"
         # defaults for a project / issue type chosen just now; a saved integration's own
         # choices are kept when its form first opens (loaded_for is empty then)
-        _fill_defaults(f, loaded, first_load=now_for != loaded_for and (f.integration_id is None or bool(loaded_for)))
+        fill_defaults(f, loaded, first_load=now_for != loaded_for and (f.integration_id is None or bool(loaded_for)))
         if action in ("preview", "test_issue", "save") and loaded.screen is not None:
             await _act(request, rt, jira, f, conn, loaded, action, ctx)
             if isinstance(ctx.get("response"), Response):
@@ -399,7 +302,7 @@ async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn
         await _save(request, rt, f, cfg, ctx)
         return
     assert loaded.screen is not None
-    meta = _meta_for(loaded, f)
+    meta = meta_for(loaded, f)
     try:
         snap = parse_sample(f.sample)
     except ValueError as exc:

@@ -1,0 +1,115 @@
+"""What the configuration step learns from Jira for the form, and the defaults it fills in.
+
+`load` asks Jira about the chosen project and issue type (issue types, create screen,
+workflow statuses); `fill_defaults` pre-selects priorities by name and the workflow's
+default statuses for a project chosen just now; `match_result` answers "would this sample
+incident be synced?"; `meta_for` is the `jira_meta` a save would store, for the preview.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.conditions import ConditionError, explain
+from ..jira.port import JiraPermanentError, JiraPort
+from ..sync import metadata
+from ..sync.preview import parse_sample
+from .setup_form import PROGRESSES, SetupForm
+
+# severity -> priority names tried in order when a project is first loaded
+SEVERITY_DEFAULTS = {"Critical": ["Highest", "Critical", "Blocker", "High"], "Warning": ["Medium", "High", "Major"],
+                     "Info": ["Low", "Lowest", "Minor"]}
+
+
+@dataclass
+class Loaded:
+    """What Jira says about the chosen project and issue type."""
+
+    project: Any = None
+    project_matches: list[dict[str, str]] = field(default_factory=list)
+    issue_types: list[dict[str, Any]] = field(default_factory=list)
+    screen: metadata.Screen | None = None
+    statuses: dict[str, Any] | None = None
+    error: str | None = None
+
+
+async def load(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
+    out = Loaded()
+    if search or not f.project:
+        out.project_matches = await metadata.projects(jira, f.project if search else "", 50)
+        if not f.project:
+            return out
+    try:
+        out.project = await jira.project(f.project)
+    except JiraPermanentError as exc:
+        if exc.status not in (400, 404):
+            raise
+        out.error = f"Project {f.project!r} does not exist or this account cannot see it."
+        out.project_matches = out.project_matches or await metadata.projects(jira, f.project, 50)
+        return out
+    f.project = out.project.key
+    out.issue_types = await metadata.issue_types(jira, out.project.key)
+    ids = [t["id"] for t in out.issue_types]
+    by_name = {t["name"].casefold(): t["id"] for t in out.issue_types}
+    if f.issue_type not in ids:
+        f.issue_type = by_name.get(f.issue_type.casefold()) or next(
+            (t["id"] for t in out.issue_types if not t["subtask"]), ids[0] if ids else "")
+    if not f.issue_type:
+        out.error = f"This account cannot create any issue type in {out.project.key}."
+        return out
+    out.screen = await metadata.screen(jira, out.project.key, f.issue_type)
+    out.statuses = await metadata.statuses(jira, out.project.key, f.issue_type)
+    return out
+
+
+def fill_defaults(f: SetupForm, loaded: Loaded, first_load: bool) -> None:
+    """Defaults for a newly loaded project / issue type; choices Jira no longer offers are dropped."""
+    if loaded.screen is None or loaded.statuses is None:
+        return
+    prio = loaded.screen.priorities()
+    ids = {p["id"] for p in prio["priorities"]}
+    f.severity = {s: v for s, v in f.severity.items() if v in ids}
+    if first_load and not f.severity and prio["available"]:
+        by_name = {p["name"].casefold(): p["id"] for p in prio["priorities"]}
+        for sev, names in SEVERITY_DEFAULTS.items():
+            f.severity[sev] = next((by_name[n.casefold()] for n in names if n.casefold() in by_name), "")
+        f.severity = {s: v for s, v in f.severity.items() if v}
+    names = {s["name"] for s in loaded.statuses["statuses"]}
+    for key, _ in PROGRESSES:
+        if f.statuses.get(key) not in names:
+            f.statuses[key] = loaded.statuses["defaults"].get(key, "")
+    f.statuses = {k: v for k, v in f.statuses.items() if v}
+
+
+def match_result(f: SetupForm) -> dict[str, Any]:
+    try:
+        snap = parse_sample(f.sample)
+        channels = f.channel_ids()
+    except ValueError as exc:
+        return {"error": str(exc)}
+    if channels and snap.channel_id not in channels:
+        return {"matched": False, "reason": f"Its channel ({snap.channel_id}) is not one of the chosen channels.", "groups": []}
+    if f.trigger == "manual":
+        return {"matched": True, "groups": [],
+                "reason": "Manual trigger: it is synced when someone clicks the Custom Action on it."}
+    try:
+        groups = explain(f.conditions(), snap)
+    except ConditionError as exc:
+        return {"error": f"Conditions: {exc}"}
+    if not groups:
+        return {"matched": True, "reason": "No condition: every incident of the chosen channels is synced.", "groups": []}
+    matched = any(all(ok for _, ok in g) for g in groups)
+    return {"matched": matched, "reason": "", "groups": groups}
+
+
+def meta_for(loaded: Loaded, f: SetupForm) -> dict[str, Any]:
+    """The `jira_meta` a check would store, from what was just loaded (for the preview)."""
+    screen = loaded.screen
+    assert screen is not None
+    return {
+        "project_key": f.project,
+        "issue_type_id": f.issue_type,
+        "priority_on_screen": screen.priority is not None,
+        "labels_on_screen": screen.labels_on_screen,
+        "text_fields": {t["id"]: t["kind"] for t in screen.text_fields()},
+    }
