@@ -183,3 +183,32 @@ def test_adopted_issue_gets_the_severity_that_changed_meanwhile(cloud: Stack) ->
     issue = cloud.issue_for(incident_id)
     assert issue.fields["priority"]["id"] == "4"  # Info -> Low
     assert cloud.jira.count_requests("POST", r"/rest/api/\d/issue$") == 1
+
+
+def test_synced_and_failed_counters_match_the_incidents(stack: Stack) -> None:
+    """The list pages' counters (kept as the worker links issues) equal what is true: an
+    adopted issue counts once, later changes do not count again, a failure is counted."""
+    integration_id, hook = stack.integration()
+    stack.jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="lost_response", times=1)
+    ids = []
+    for _ in range(4):
+        new = stack.flashduty.open_incident()
+        ids.append(new["incident"]["incident_id"])
+        stack.send(hook, new)
+    stack.synced(timeout=30)
+    for incident_id in ids[:2]:
+        stack.send(hook, stack.flashduty.set_severity(incident_id, "Info"))
+        stack.send(hook, stack.flashduty.ack(incident_id))
+    stack.synced(timeout=30)
+    summary = stack.api.get(f"/api/integrations/{integration_id}").json()
+    assert summary["incidents_synced"] == 4 == len(stack.jira.issues)
+    assert stack.api.get("/api/queue").json()["linked"] == 4
+
+    # one that cannot be created (REQ needs a Customer): failed, not synced
+    other_id, other_hook = stack.integration(check=False, project="REQ", severity_map=None)
+    new = stack.flashduty.open_incident()
+    stack.send(other_hook, new)
+    wait_until(lambda: stack.api.incident(other_id, new["incident"]["incident_id"])["state"] == "failed", what="failed")
+    other = stack.api.get(f"/api/integrations/{other_id}").json()
+    assert (other["incidents_synced"], other["failed"]) == (0, 1) and "Customer" in other["last_error"]
+    assert stack.api.get("/api/queue").json()["linked"] == 4

@@ -21,3 +21,42 @@ async def test_migrations_match_the_tables(settings) -> None:  # type: ignore[no
             assert await conn.run_sync(diff) == []
     finally:
         await engine.dispose()
+
+
+async def test_0003_counts_the_incidents_already_linked(settings) -> None:  # type: ignore[no-untyped-def]
+    """An existing database upgraded to the kept synced counter starts from the true count."""
+    import time
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from jira_sync.store.db import alembic_config
+
+    engine = make_engine(settings.database_url)
+
+    def upgrade(sync_conn, to):  # type: ignore[no-untyped-def]
+        cfg = alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        command.upgrade(cfg, to)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade, "0002")
+            now = time.time()
+            for iid in (1, 2):
+                await conn.execute(sa.text(
+                    "INSERT INTO integrations (id, name, enabled, config, jira_secret_enc, webhook_secret_hash,"
+                    " jira_meta, created_at, updated_at) VALUES (:id, :name, true, '{}', 'x', 'h', '{}', :now, :now)"
+                ), {"id": iid, "name": f"i{iid}", "now": now})
+            for n in range(5):
+                await conn.execute(sa.text(
+                    "INSERT INTO incidents (integration_id, incident_id, snapshot, snapshot_time, title, severity,"
+                    " progress, activated, change_seq, synced_seq, comment_seq, comment_synced_seq, state,"
+                    " attempts, jira_issue_id, created_at, updated_at) VALUES (1, :inc, '{}', 0, '', '', '', true,"
+                    " 0, 0, 0, 0, 'idle', 0, :issue, :now, :now)"
+                ), {"inc": f"inc-{n}", "issue": str(10000 + n) if n < 3 else None, "now": now})
+            await conn.run_sync(upgrade, "head")
+            counts = dict((await conn.execute(sa.text("SELECT id, synced_count FROM integrations ORDER BY id"))).all())
+        assert counts == {1: 3, 2: 0}
+    finally:
+        await engine.dispose()

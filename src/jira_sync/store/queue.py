@@ -293,6 +293,15 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
         return [dict(r) for r in (await conn.execute(_statements(conn)["claim"], params)).mappings()]
 
 
+_COUNT_LINK = (
+    integrations.update()
+    .where(integrations.c.id == sa.select(incidents.c.integration_id).where(
+        incidents.c.id == _b("row_id"), incidents.c.lease_owner == _b("owner"), incidents.c.jira_issue_id.is_(None),
+    ).scalar_subquery())
+    .values(synced_count=integrations.c.synced_count + 1)
+)
+
+
 @functools.cache
 def _record_statement(columns: tuple[str, ...]) -> Any:
     c = incidents.c
@@ -308,6 +317,9 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: An
     leave a trace: "creating" before the call, the issue id after). False = lease lost."""
     stmt = _record_statement(tuple(sorted(values)))
     async with write(engine) as conn:
+        if values.get("jira_issue_id") is not None:
+            # first link of this incident (and the lease still ours): one more synced
+            await conn.execute(_COUNT_LINK, dict(row_id=row_id, owner=owner))
         params = {f"p_{col}": value for col, value in values.items()}
         res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
         return res.rowcount == 1
@@ -371,7 +383,7 @@ async def mark_comment(engine: AsyncEngine, row_id: int, source_id: str, state: 
 # ------------------------------------------------------------------ what an operator sees
 async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) -> dict[str, Any]:
     """Waiting, in flight, failed, linked. /healthz runs this on every probe, so each count
-    reads an index range (the pending and failed rows, the linked rows' partial index), not
+    reads an index range (the pending and failed rows) or the kept counter (linked), not
     every incident: at 100k incidents one pass over the table took 40 ms of the event loop."""
     now = time.time()
     c = incidents.c
@@ -387,7 +399,11 @@ async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) 
         )
     ).one()
     failed = await conn.scalar(sa.select(sa.func.count()).where(c.state == "failed", *scope))
-    linked = await conn.scalar(sa.select(sa.func.count()).where(c.jira_issue_id.is_not(None), *scope))
+    # kept by record_jira as each incident is first linked: one row per integration to add up
+    counted = sa.select(sa.func.coalesce(sa.func.sum(integrations.c.synced_count), 0))
+    if integration_id is not None:
+        counted = counted.where(integrations.c.id == integration_id)
+    linked = await conn.scalar(counted)
     waiting = pending.pending - pending.in_flight
     return {
         "waiting": waiting,

@@ -37,16 +37,21 @@ def upgrade() -> None:
 
 
     op.create_index("ix_incidents_state_list", "incidents", ["integration_id", "state", "id"])
-    synced, erred = sa.text("jira_issue_id IS NOT NULL"), sa.text("last_error IS NOT NULL")
-    op.create_index("ix_incidents_synced", "incidents", ["integration_id", "jira_issue_id"],
-                    sqlite_where=synced, postgresql_where=synced)
+    erred = sa.text("last_error IS NOT NULL")
     op.create_index("ix_incidents_last_error", "incidents", ["integration_id", "updated_at"],
                     sqlite_where=erred, postgresql_where=erred)
+    with op.batch_alter_table("integrations") as batch:
+        batch.add_column(sa.Column("synced_count", sa.Integer(), nullable=False, server_default="0"))
+    op.execute(
+        "UPDATE integrations SET synced_count = (SELECT count(*) FROM incidents"
+        " WHERE incidents.integration_id = integrations.id AND incidents.jira_issue_id IS NOT NULL)"
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("integrations") as batch:
+        batch.drop_column("synced_count")
     op.drop_index("ix_incidents_last_error", table_name="incidents")
-    op.drop_index("ix_incidents_synced", table_name="incidents")
     op.drop_index("ix_incidents_state_list", table_name="incidents")
     op.drop_table("console_sessions")
     op.drop_table("console_users")
