@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
 User = Annotated[SignedIn, Depends(signed_in)]
 CONN_TOKEN_TTL = 2 * 3600
+BLANK_CONNECTION = {"platform": "cloud", "url": "", "auth": "basic", "username": "", "verify_tls": True}
 PROBLEM_TITLES = {
     "unreachable": "Jira cannot be reached",
     "timeout": "Jira did not answer in time",
@@ -99,7 +100,7 @@ def _step1(request: Request, values: dict[str, Any], *, integration_id: int | No
 
 @router.get("/integrations/new")
 async def new_integration(request: Request, user: User) -> Response:
-    return _step1(request, {"platform": "cloud", "url": "", "auth": "basic", "username": "", "verify_tls": True})
+    return _step1(request, BLANK_CONNECTION)
 
 
 @router.get("/integrations/{integration_id}/edit/connection")
@@ -178,8 +179,7 @@ async def configure(request: Request, user: User) -> Response:
     f = SetupForm.parse(form)
     conn = unseal(rt, f.conn_token)
     if conn is None:
-        values = {"platform": "cloud", "url": "", "auth": "basic", "username": "", "verify_tls": True}
-        return _step1(request, values, integration_id=f.integration_id, status=400,
+        return _step1(request, BLANK_CONNECTION, integration_id=f.integration_id, status=400,
                       errors=["The setup form expired (after two hours) or was altered: sign in to Jira again."])
     action = str(form.get("action") or "load")
     if action == "match":
@@ -329,9 +329,9 @@ async def _save(request: Request, rt: Runtime, f: SetupForm, cfg: Any, ctx: dict
             saved = await rt.admin.create(cfg)
             log.info("console: %s created integration %d (%s)", _who(request), saved.id, cfg.name)
         else:
-            changes = cfg.model_dump(mode="python", exclude={"enabled"})  # enabling has its own button
-            changes["jira"]["secret"] = cfg.jira.secret
-            changes["flashduty"]["app_key"] = cfg.flashduty.app_key  # None keeps the stored key
+            # python mode keeps the secrets as SecretStr; an app key left empty (None) keeps the
+            # stored one; enabling has its own button
+            changes = cfg.model_dump(mode="python", exclude={"enabled"})
             saved = await rt.admin.update(f.integration_id, changes)
             log.info("console: %s changed integration %d (%s)", _who(request), saved.id, cfg.name)
     except CheckFailed as exc:

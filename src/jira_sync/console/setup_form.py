@@ -149,7 +149,7 @@ class SetupForm:
         """The integration configuration as a dict for `IntegrationConfig` (may still be invalid)."""
         return {
             "name": self.name,
-            "jira": {**connection.model_dump(mode="python"), "secret": connection.secret},
+            "jira": connection.model_dump(mode="python"),  # python mode keeps the SecretStr
             "trigger": self.trigger,
             "conditions": self.conditions() if self.trigger == "automatic" else [],
             "project": self.project,
@@ -161,9 +161,6 @@ class SetupForm:
                           for r in self.field_rows if r.target],
             "flashduty": {"base_url": self.flashduty_url, "app_key": flashduty_key or None},
         }
-
-    def to_config(self, connection: JiraConnection, flashduty_key: str | None) -> IntegrationConfig:
-        return IntegrationConfig.model_validate(self.config_data(connection, flashduty_key))
 
     @classmethod
     def from_config(cls, integration_id: int, cfg: IntegrationConfig, meta: dict[str, Any], conn_token: str) -> "SetupForm":

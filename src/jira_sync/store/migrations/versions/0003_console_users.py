@@ -34,8 +34,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
-
-
     op.create_index("ix_incidents_state_list", "incidents", ["integration_id", "state", "id"])
     erred = sa.text("last_error IS NOT NULL")
     op.create_index("ix_incidents_last_error", "incidents", ["integration_id", "updated_at"],
