@@ -203,3 +203,19 @@ def test_edit_opens_with_the_saved_choices_not_the_defaults(c, console_stack) ->
     saved = console_stack.api.get(f"/api/integrations/{integration_id}").json()["config"]
     assert r.status_code == 200 and saved["severity_map"] == {"Critical": "2"}
     assert saved["status_map"]["triggered"] == "In Progress"
+
+
+def test_editing_the_form_does_not_ask_jira_again(c, console_stack) -> None:  # type: ignore[no-untyped-def]
+    start_setup(c, console_stack)
+    step2(c, "pick_project:OPS", name="few requests")
+    jira = console_stack.jira
+    before = len(jira.request_log)
+    step2(c, "add_group")
+    step2(c, "add_field")
+    r = step2(c, "preview")
+    assert "Preview for the sample incident" in r.text
+    assert len(jira.request_log) == before  # the project's metadata from a moment ago
+    fields = form_fields(r.text, "setup")
+    assert fields["issue_type"] == "10001" and fields["sev-Critical"] == "1" and "fm-0-target" in fields
+    step2(c, "load")  # "Load project": Jira is asked again
+    assert len(jira.request_log) > before

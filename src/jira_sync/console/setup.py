@@ -3,8 +3,9 @@
 Between the steps the Jira connection, secret included, travels in the form as a Fernet
 token sealed with the server's key (`conn_token`): the browser cannot read or alter it,
 nothing half-made is stored, and it expires after two hours. Step 2 is one form posted
-back for every action (its fields: `setup_form.py`); what Jira says about the chosen project
-is asked again on each render (`setup_jira.py`), so what is offered is what Jira has now.
+back for every action (its fields: `setup_form.py`). What Jira says about the chosen project
+(`setup_jira.py`) is asked when a project or issue type is chosen or "Load project" is
+pressed, and kept a few minutes for the form's other actions.
 """
 from __future__ import annotations
 
@@ -217,7 +218,8 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
     ctx: dict[str, Any] = {"errors": [], "preview": None, "preview_error": None, "test_issue": None}
     try:
         try:
-            loaded = await load(jira, f, search=action == "search_projects")
+            loaded = await load(jira, f, account=conn.account_key, search=action == "search_projects",
+                                fresh=action == "load" or action.startswith("pick_project:"))
         except JiraError as exc:
             loaded = Loaded(error=f"Jira answered: {exc.message}")
         now_for = f"{f.project}/{f.issue_type}"

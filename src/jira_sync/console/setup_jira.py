@@ -1,16 +1,17 @@
 """What the configuration step learns from Jira for the form, and the defaults it fills in.
 
 `load` asks Jira about the chosen project and issue type (issue types, create screen,
-workflow statuses); `fill_defaults` pre-selects priorities by name and the workflow's
+workflow statuses), and keeps the answer a few minutes for the form's other actions; `fill_defaults` pre-selects priorities by name and the workflow's
 default statuses for a project chosen just now; `match_result` answers "would this sample
 incident be synced?"; `meta_for` is the `jira_meta` a save would store, for the preview.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Hashable
 
 from ..domain.conditions import ConditionError, explain
+from ..expiring import Expiring
 from ..jira.port import JiraPermanentError, JiraPort
 from ..sync import metadata
 from ..sync.preview import parse_sample
@@ -33,7 +34,29 @@ class Loaded:
     error: str | None = None
 
 
-async def load(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
+# What Jira said about a project while its form is being filled in. Adding a condition or a
+# field mapping re-renders the whole form, and each render used to ask Jira four times
+# (project, issue types, create screen, statuses). Choosing a project or issue type, "Load
+# project", searching and opening the form ask Jira again.
+_answers: Expiring[Loaded] = Expiring(ttl=300.0)
+
+
+async def load(jira: JiraPort, f: SetupForm, *, account: Hashable, search: bool, fresh: bool) -> Loaded:
+    """What Jira says about the form's project and issue type (which it resolves in `f`).
+
+    `account` names who asks (`JiraConnection.account_key`); unless `fresh` or `search`,
+    a recent answer for the same account, project and issue type is used again."""
+    if not (fresh or search):
+        known = _answers.get((account, f.project, f.issue_type))
+        if known is not None:
+            return known
+    out = await _ask(jira, f, search)
+    if out.screen is not None and out.error is None:
+        _answers.put((account, f.project, f.issue_type), replace(out, project_matches=[]))
+    return out
+
+
+async def _ask(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
     out = Loaded()
     if search or not f.project:
         out.project_matches = await metadata.projects(jira, f.project if search else "", 50)

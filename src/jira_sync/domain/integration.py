@@ -5,6 +5,7 @@ Pure pydantic models: validation of shape lives here; validation against a live 
 """
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 from typing import Literal
 
@@ -49,6 +50,13 @@ class JiraConnection(BaseModel):
         if not (v.startswith("https://") or v.startswith("http://")):
             raise ValueError("must start with https:// or http://")
         return v
+
+    @property
+    def account_key(self) -> tuple[str, str, str]:
+        """Who asks Jira: site, user and a hash of the secret (another password or token for
+        the same user may see other projects). A key for caching Jira's answers per account,
+        holding no secret."""
+        return self.url, self.username, hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()
 
     @model_validator(mode="after")
     def _auth(self) -> "JiraConnection":

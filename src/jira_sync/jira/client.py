@@ -5,13 +5,12 @@ HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
 """
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Any
 
 import httpx
 
 from ..domain.integration import JiraConnection
+from ..expiring import Expiring
 from . import client_parse as parse
 from .client_body import comment_body, issue_fields, jql_string
 from .client_http import JiraHttp
@@ -35,8 +34,7 @@ from .render import adf_to_text
 
 # Server/DC lists every visible project in one answer (no search endpoint): kept a minute per
 # account, so a type-ahead over thousands of projects asks Jira once, not per keystroke.
-SERVER_PROJECTS_TTL = 60.0
-_server_projects: dict[tuple[str, str, str], tuple[float, list[Project]]] = {}
+_server_projects: Expiring[list[Project]] = Expiring(ttl=60.0)
 
 CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
 COMMENT_PAGE = 100
@@ -107,16 +105,11 @@ class JiraClient:
         return result[:limit]
 
     async def _server_projects(self) -> list[Project]:
-        conn = self._http.conn
-        # the secret's hash in the key: another password for the same user may see other projects
-        key = (conn.url, conn.username, hashlib.sha256(conn.secret.get_secret_value().encode()).hexdigest())
-        cached = _server_projects.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        found = [parse.project(p) for p in await self._get("/project")]
-        for stale in [k for k, (expires, _) in _server_projects.items() if expires <= time.monotonic()]:
-            del _server_projects[stale]
-        _server_projects[key] = (time.monotonic() + SERVER_PROJECTS_TTL, found)
+        key = self._http.conn.account_key
+        found = _server_projects.get(key)
+        if found is None:
+            found = [parse.project(p) for p in await self._get("/project")]
+            _server_projects.put(key, found)
         return found
 
     async def project(self, key_or_id: str) -> Project:
