@@ -49,13 +49,19 @@ def _safe_next(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ sign-in
-@router.get("/login")
-async def login_page(request: Request, next: str = "/console/", error: str = "") -> Response:
+def _login_form(request: Request, status: int = 200, *, next: Any, username: str = "", error: str = "",
+                has_users: bool = True) -> Response:
+    """The sign-in page with a fresh double-submit token (there is no session to tie a CSRF token to yet)."""
     token = secrets.token_urlsafe(24)
-    page = render(request, "login.html", login_csrf=token, next=_safe_next(next), username="", error=error,
-                  has_users=await accounts(request).has_users())
+    page = render(request, "login.html", status, login_csrf=token, next=_safe_next(next), username=username,
+                  error=error, has_users=has_users)
     page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/console/login")
     return page
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/console/", error: str = "") -> Response:
+    return _login_form(request, next=next, error=error, has_users=await accounts(request).has_users())
 
 
 @router.post("/login")
@@ -68,11 +74,7 @@ async def login(request: Request) -> Response:
     client = request.client.host if request.client else "?"
 
     def again(error: str, status: int) -> Response:
-        token = secrets.token_urlsafe(24)
-        page = render(request, "login.html", status, login_csrf=token, next=_safe_next(form.get("next")),
-                      username=username, error=error, has_users=True)
-        page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/console/login")
-        return page
+        return _login_form(request, status, next=form.get("next"), username=username, error=error)
 
     if not cookie or not isinstance(presented, str) or not secrets.compare_digest(cookie, presented):
         return again("The sign-in form expired. Please sign in again.", 400)
@@ -119,9 +121,8 @@ async def integration_page(
     it = await api.integration_out(rt, row)
     state = state if state in ("idle", "pending", "failed") else ""
     page = await api.incident_page(rt, row, state=state or None, before=before, limit=PAGE_SIZE, incident_id=q.strip() or None)
-    priorities = (row.jira_meta or {}).get("priorities") or {}
     for inc in page["items"]:
-        inc["jira"]["priority"] = priorities.get(inc["jira"]["priority_id"] or "", inc["jira"]["priority_id"])
+        _name_priority(inc, row)
     base = f"/console/integrations/{integration_id}"
     params = {k: v for k, v in (("state", state), ("q", q.strip())) if v}
     next_url = f"{base}?{urlencode({**params, 'before': page['next_before']})}" if page["next_before"] else None
@@ -184,6 +185,13 @@ async def rotate_secret(request: Request, user: User, integration_id: int) -> Re
                   webhook=api.webhook_info(rt, row.id, secret), trigger=row.config["trigger"], warnings=[])
 
 
+def _name_priority(inc: dict[str, Any], integration: Any) -> None:
+    """The Jira priority as a person knows it: its name, from what the last check learned."""
+    names = (integration.jira_meta or {}).get("priorities") or {}
+    priority_id = inc["jira"]["priority_id"]
+    inc["jira"]["priority"] = names.get(priority_id or "", priority_id)
+
+
 # ------------------------------------------------------------------ one incident
 def _timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
     entries = [{"kind": "event", "at": e["received_at"], **e} for e in detail["events"]]
@@ -197,8 +205,7 @@ async def incident_page(request: Request, user: User, integration_id: int, incid
     rt = runtime(request)
     row = await api.integration_row(rt, integration_id)
     detail = await api.incident_detail(rt, row, incident_id)
-    priorities = (row.jira_meta or {}).get("priorities") or {}
-    detail["jira"]["priority"] = priorities.get(detail["jira"]["priority_id"] or "", detail["jira"]["priority_id"])
+    _name_priority(detail, row)
     it = {"id": row.id, "name": row.name, "config": row.config}
     note = f"Events and Jira exchanges are kept {rt.settings.history_days:g} days."
     return render(request, "incident.html", it=it, inc=detail, timeline=_timeline(detail), notice=notice, error=error,
