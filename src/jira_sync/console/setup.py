@@ -133,11 +133,8 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
         errors = [f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
         return _step1(request, values, integration_id=integration_id, name=name, errors=errors, status=422)
     reused = stored is not None and not str(form.get("secret") or "").strip() and conn == stored.config.jira
-    jira = rt.admin.jira_factory(conn)
-    try:
+    async with rt.admin.jira(conn) as jira:
         result = await metadata.check_connection(conn, jira, worked_before=reused and bool(stored.jira_meta))
-    finally:
-        await jira.aclose()
     if not result.ok:
         log.info("console: Jira connection check for %s failed: %s", conn.url, result.problem)
         return _step1(request, values, integration_id=integration_id, name=name, result=result, status=422)
@@ -202,21 +199,18 @@ async def search_projects(request: Request, user: User) -> Response:
     conn = unseal(rt, str(form.get("conn_token") or ""))
     if conn is None:
         return JSONResponse({"error": "the setup form expired: sign in to Jira again"}, status_code=400)
-    jira = rt.admin.jira_factory(conn)
-    try:
-        found = await metadata.projects(jira, str(form.get("q") or ""), 50)
-    except JiraError as exc:
-        return JSONResponse({"error": exc.message}, status_code=502)
-    finally:
-        await jira.aclose()
+    async with rt.admin.jira(conn) as jira:
+        try:
+            found = await metadata.projects(jira, str(form.get("q") or ""), 50)
+        except JiraError as exc:
+            return JSONResponse({"error": exc.message}, status_code=502)
     return JSONResponse({"projects": found})
 
 
 async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnection, action: str, *,
                  match: dict[str, Any] | None = None, loaded_for: str = "", connection_note: str = "") -> Response:
-    jira = rt.admin.jira_factory(conn)
     ctx: dict[str, Any] = {"errors": [], "preview": None, "preview_error": None, "test_issue": None}
-    try:
+    async with rt.admin.jira(conn) as jira:
         try:
             loaded = await load(jira, f, account=conn.account_key, search=action == "search_projects",
                                 fresh=action == "load" or action.startswith("pick_project:"))
@@ -230,8 +224,6 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
             await _act(request, rt, jira, f, conn, loaded, action, ctx)
             if isinstance(ctx.get("response"), Response):
                 return ctx["response"]
-    finally:
-        await jira.aclose()
     screen = loaded.screen
     prio = screen.priorities() if screen else {"available": False, "priorities": [], "reason": None}
     text_fields = screen.text_fields() if screen else []

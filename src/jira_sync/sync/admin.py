@@ -6,8 +6,9 @@ refuses to save a configuration Jira would reject.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,16 +53,22 @@ class Admin:
     # told about every change, so cached views (the webhook path's) refresh at once
     on_change: Callable[[int], None] = lambda _id: None
 
+    @contextlib.asynccontextmanager
+    async def jira(self, conn: JiraConnection) -> AsyncIterator[JiraPort]:
+        """A Jira client for `conn`, closed after use (setup checks and look-ups, not the sync)."""
+        client = self.jira_factory(conn)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
     async def check(self, cfg: IntegrationConfig) -> CheckReport:
         try:
             validate_conditions(cfg.conditions)
         except ConditionError as exc:
             return CheckReport(errors=[f"conditions: {exc}"])
-        jira = self.jira_factory(cfg.jira)
-        try:
+        async with self.jira(cfg.jira) as jira:
             return await check_integration(cfg, jira)
-        finally:
-            await jira.aclose()
 
     async def create(self, cfg: IntegrationConfig, *, check: bool = True) -> Saved:
         report = await self._validated(cfg, check)

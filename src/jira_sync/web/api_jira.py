@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..bootstrap import Runtime
 from ..domain.integration import JiraConnection
-from ..jira.port import JiraAuthError, JiraConnectError, JiraError, JiraPort
+from ..jira.port import JiraError, JiraPort
 from ..sync import metadata
 from .api import require_admin, runtime
 
@@ -69,23 +69,18 @@ async def connection_of(rt: Runtime, lookup: Lookup) -> JiraConnection:
 
 @contextlib.asynccontextmanager
 async def jira_for(rt: Runtime, lookup: Lookup) -> AsyncIterator[JiraPort]:
-    jira = rt.admin.jira_factory(await connection_of(rt, lookup))
-    try:
-        yield jira
-    except (JiraAuthError, JiraConnectError, JiraError) as exc:
-        raise JiraLookupFailed(exc) from None
-    finally:
-        await jira.aclose()
+    async with rt.admin.jira(await connection_of(rt, lookup)) as jira:
+        try:
+            yield jira
+        except JiraError as exc:  # auth and connection errors included
+            raise JiraLookupFailed(exc) from None
 
 
 @router.post("/check", summary="Check a connection: reachable, a Jira, the right platform, credentials accepted")
 async def check(rt: RT, body: Lookup) -> dict[str, Any]:
     conn = await connection_of(rt, body)
-    jira = rt.admin.jira_factory(conn)
-    try:
+    async with rt.admin.jira(conn) as jira:
         return (await metadata.check_connection(conn, jira)).as_dict()
-    finally:
-        await jira.aclose()
 
 
 @router.post("/projects", summary="Projects the account can see, searched by key or name")
