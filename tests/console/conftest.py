@@ -75,27 +75,21 @@ class Console:
         self.http.close()
 
 
-@pytest.fixture(params=["cloud", "server"])
-def console_stack(request: pytest.FixtureRequest, settings: Settings):  # type: ignore[no-untyped-def]
-    stack, stop = make_stack(settings, request.param)
+def _signed_up_stack(settings: Settings, flavour: str):  # type: ignore[no-untyped-def]
+    stack, stop = make_stack(settings, flavour)
     add_user(stack, *ADMIN)
     yield stack
     stop()
+
+
+@pytest.fixture(params=["cloud", "server"])
+def console_stack(request: pytest.FixtureRequest, settings: Settings):  # type: ignore[no-untyped-def]
+    yield from _signed_up_stack(settings, request.param)
 
 
 @pytest.fixture
 def cloud_console(settings: Settings):  # type: ignore[no-untyped-def]
-    stack, stop = make_stack(settings, "cloud")
-    add_user(stack, *ADMIN)
-    yield stack
-    stop()
-
-
-@pytest.fixture
-def browser_less(console_stack: Stack):  # type: ignore[no-untyped-def]
-    c = Console(console_stack.service.url)
-    yield c
-    c.close()
+    yield from _signed_up_stack(settings, "cloud")
 
 
 class _FormReader:
