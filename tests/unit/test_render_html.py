@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from jira_sync.jira.render import markdown_to_adf, markdown_to_wiki
-from jira_sync.jira.render.html import adf_to_html, wiki_to_html
+from jira_sync.jira.render.adf_html import adf_to_html
+from jira_sync.jira.render.wiki_html import wiki_to_html
 
 VOID = {"br", "hr"}
 ALLOWED_TAGS = {

@@ -1,252 +1,25 @@
-"""Jira ADF and Jira wiki markup -> HTML, for the web console's description preview.
+"""Jira wiki markup -> HTML, for the web console's description preview (Server/DC).
 
-The console shows "the description as Jira will render it" for a sample incident. The
-description goes through ``markdown_to_adf`` (Jira Cloud) or ``markdown_to_wiki`` (Jira
-Server/DC), so the preview renders *that* output, not the Markdown: what the operator sees
-is what the emitters actually produced, escapes and demotions included.
+On Server/DC the description is the wiki markup ``markdown_to_wiki`` produced; the preview
+renders that: headings, paragraphs, phrase formatting, ``{{monospace}}``, links, nested and
+mixed lists, ``{code}``/``{noformat}``, ``bq.`` and ``{quote}``, tables, ``----``, ``\\\\``
+line breaks, backslash escapes and entities. Phrases (``*b*``, ``{{m}}``, ...) follow the
+rules of Jira's own renderer, not the emitter's intent: glued to a word, spanning a line or
+holding their own delimiter, they stay literal text, as Jira shows them. The preview is
+meant to show such surprises.
 
-Public API
-----------
-``adf_to_html(doc) -> str``
-    HTML for an ADF document: every node and mark ``adf.py`` emits, plus the common ones
-    Jira documents (mention, emoji, cards, panel, expand, date, status, task lists,
-    underline/subsup/textColor). Unknown nodes show their children (or their ``text``).
-``wiki_to_html(text) -> str``
-    HTML for the wiki markup ``wiki.py`` emits: headings, paragraphs, phrase formatting,
-    ``{{monospace}}``, links, nested and mixed lists, ``{code}``/``{noformat}``, ``bq.`` and
-    ``{quote}``, tables, ``----``, ``\\\\`` line breaks, backslash escapes and entities.
-    Phrases (``*b*``, ``{{m}}``, ...) follow the rules of Jira's own renderer, not the
-    emitter's intent: glued to a word, spanning a line or holding their own delimiter, they
-    stay literal text, as Jira shows them. The preview is meant to show such surprises.
-
-Both return an HTML fragment for a ``<div class="jira-preview">``, never raise (any input,
-however malformed), HTML-escape all text, and link only http(s) and mailto URLs, with
-``rel="noopener noreferrer" target="_blank"``; any other URL shows as its label, unlinked.
+``wiki_to_html(text) -> str`` returns a fragment for a ``<div class="jira-preview">``,
+never raises and HTML-escapes all text (links: `html_common.py`).
 """
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from html import escape, unescape
-from typing import Any
 
-__all__ = ["adf_to_html", "wiki_to_html"]
+from .html_common import code_block, link, safe_href
 
-# ================================================================ shared helpers
-_LINKABLE = re.compile(r"(?:https?://|mailto:)\S", re.IGNORECASE)
-_CODE_LANG_CHARS = re.compile(r"[^A-Za-z0-9_+#.-]")
+__all__ = ["wiki_to_html"]
 
-
-def _safe_href(url: Any) -> str:
-    """The URL if the preview may link it (http, https, mailto), else ""."""
-    if not isinstance(url, str):
-        return ""
-    url = url.strip()
-    return url if _LINKABLE.match(url) else ""
-
-
-def _link(href: str, label_html: str) -> str:
-    return f'<a href="{escape(href)}" rel="noopener noreferrer" target="_blank">{label_html}</a>'
-
-
-def _code_block(body: str, lang: str = "") -> str:
-    lang = _CODE_LANG_CHARS.sub("", lang)[:40]
-    cls = f' class="language-{escape(lang)}"' if lang else ""
-    return f"<pre><code{cls}>{escape(body)}</code></pre>"
-
-
-# ================================================================ ADF -> HTML
-_MAX_DEPTH = 100  # deeper nodes are shown as plain text (no recursion, whatever the input)
-_MAX_NODES = 200_000  # work budget: shared or cyclic structures cannot make rendering hang
-_MAX_MARKS = 16
-_BLOCK_TAGS = {
-    "paragraph": "p",
-    "blockquote": "blockquote",
-    "bulletList": "ul",
-    "listItem": "li",
-    "tableRow": "tr",
-    "taskList": "ul",
-    "decisionList": "ul",
-    "decisionItem": "li",
-}
-_MARK_TAGS = {"strong": "strong", "em": "em", "strike": "s", "code": "code", "underline": "u"}
-_HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
-_CLASS_WORD = re.compile(r"[A-Za-z0-9_-]{1,40}")
-
-
-def adf_to_html(doc: Any) -> str:
-    """HTML fragment for an ADF document (or any node, or a list of nodes). Never raises."""
-    return _AdfRenderer().node(doc, 0)
-
-
-class _AdfRenderer:
-    def __init__(self) -> None:
-        self.budget = _MAX_NODES
-
-    def node(self, node: Any, depth: int) -> str:
-        if self.budget <= 0:
-            return ""
-        if depth > _MAX_DEPTH:
-            return escape(self.plain_text(node))
-        self.budget -= 1
-        if isinstance(node, str):
-            return escape(node)
-        if isinstance(node, list):
-            return self.nodes(node, depth)
-        if not isinstance(node, dict):
-            return ""
-        kind = _str(node.get("type"))
-        attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
-        if kind == "text":
-            return self.text(node)
-        if kind in _BLOCK_TAGS:
-            tag = _BLOCK_TAGS[kind]
-            return f"<{tag}>{self.children(node, depth)}</{tag}>"
-        if kind == "heading":
-            level = attrs.get("level")
-            level = min(max(level, 1), 6) if _is_int(level) else 1
-            return f"<h{level}>{self.children(node, depth)}</h{level}>"
-        if kind == "orderedList":
-            order = attrs.get("order")
-            start = f' start="{order}"' if _is_int(order) and order != 1 and 0 <= order <= 10**9 else ""
-            return f"<ol{start}>{self.children(node, depth)}</ol>"
-        if kind == "codeBlock":
-            lang = attrs.get("language")
-            return _code_block(self.plain_text(node.get("content")), lang if isinstance(lang, str) else "")
-        if kind == "table":
-            return f"<table><tbody>{self.children(node, depth)}</tbody></table>"
-        if kind in ("tableHeader", "tableCell"):
-            tag = "th" if kind == "tableHeader" else "td"
-            return f"<{tag}{_span_attrs(attrs)}>{self.children(node, depth)}</{tag}>"
-        if kind == "hardBreak":
-            return "<br>"
-        if kind == "rule":
-            return "<hr>"
-        if kind == "mention":
-            name = _str(attrs.get("text")) or _str(attrs.get("id"))
-            return f'<span class="mention">{escape(name if name.startswith("@") else "@" + name)}</span>'
-        if kind == "emoji":
-            return f'<span class="emoji">{escape(_str(attrs.get("text")) or _str(attrs.get("shortName")))}</span>'
-        if kind == "status":
-            color = _class_word(attrs.get("color"))
-            cls = f"status status-{color}" if color else "status"
-            return f'<span class="{cls}">{escape(_str(attrs.get("text")))}</span>'
-        if kind == "date":
-            return f'<span class="date">{escape(_date_text(attrs.get("timestamp")))}</span>'
-        if kind in ("inlineCard", "blockCard", "embedCard"):
-            url = _str(attrs.get("url"))
-            href = _safe_href(url)
-            card = _link(href, escape(url)) if href else escape(url)
-            return card if kind == "inlineCard" else f'<div class="card">{card}</div>'
-        if kind == "panel":
-            panel_type = _class_word(attrs.get("panelType"))
-            cls = f"panel panel-{panel_type}" if panel_type else "panel"
-            return f'<div class="{cls}">{self.children(node, depth)}</div>'
-        if kind in ("expand", "nestedExpand"):
-            title = escape(_str(attrs.get("title")))
-            return f"<details open><summary>{title}</summary>{self.children(node, depth)}</details>"
-        if kind == "taskItem":
-            box = "\u2611 " if attrs.get("state") == "DONE" else "\u2610 "
-            return f"<li>{box}{self.children(node, depth)}</li>"
-        # doc, and anything unknown: its children, or its text.
-        if "content" not in node and isinstance(node.get("text"), str):
-            return escape(node["text"])
-        return self.children(node, depth)
-
-    def nodes(self, items: list[Any], depth: int) -> str:
-        out = []
-        for item in items:
-            if self.budget <= 0:
-                break
-            out.append(self.node(item, depth + 1))
-        return "".join(out)
-
-    def children(self, node: dict[str, Any], depth: int) -> str:
-        content = node.get("content")
-        if isinstance(content, list):
-            return self.nodes(content, depth)
-        return self.node(content, depth + 1) if isinstance(content, (dict, str)) else ""
-
-    def text(self, node: dict[str, Any]) -> str:
-        text = node.get("text")
-        out = escape(text) if isinstance(text, str) else ""
-        marks = node.get("marks")
-        if not out or not isinstance(marks, list):
-            return out
-        for mark in reversed(marks[:_MAX_MARKS]):  # the first mark is the outermost
-            if isinstance(mark, dict):
-                out = _apply_mark(mark, out)
-        return out
-
-    def plain_text(self, node: Any) -> str:
-        """The text of every text node below `node`, iteratively (no recursion)."""
-        parts: list[str] = []
-        stack = [node]
-        while stack and self.budget > 0:
-            item = stack.pop()
-            self.budget -= 1
-            if isinstance(item, str):
-                parts.append(item)
-            elif isinstance(item, list):
-                stack.extend(reversed(item[: max(self.budget, 0)]))
-            elif isinstance(item, dict):
-                if isinstance(item.get("text"), str):
-                    parts.append(item["text"])
-                if isinstance(item.get("content"), (list, dict)):
-                    stack.append(item["content"])
-        return "".join(parts)
-
-
-def _apply_mark(mark: dict[str, Any], inner: str) -> str:
-    kind = _str(mark.get("type"))
-    attrs = mark.get("attrs") if isinstance(mark.get("attrs"), dict) else {}
-    if kind in _MARK_TAGS:
-        tag = _MARK_TAGS[kind]
-        return f"<{tag}>{inner}</{tag}>"
-    if kind == "link":
-        href = _safe_href(attrs.get("href"))
-        return _link(href, inner) if href else inner
-    if kind == "subsup" and attrs.get("type") in ("sub", "sup"):
-        tag = attrs["type"]
-        return f"<{tag}>{inner}</{tag}>"
-    if kind in ("textColor", "backgroundColor"):
-        color = attrs.get("color")
-        if isinstance(color, str) and _HEX_COLOR.fullmatch(color):
-            prop = "color" if kind == "textColor" else "background-color"
-            return f'<span style="{prop}: {color}">{inner}</span>'
-    return inner  # unknown mark: the text as is
-
-
-def _span_attrs(attrs: dict[str, Any]) -> str:
-    out = ""
-    for key in ("colspan", "rowspan"):
-        value = attrs.get(key)
-        if _is_int(value) and 1 < value <= 1000:
-            out += f' {key}="{value}"'
-    return out
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _class_word(value: Any) -> str:
-    return value.lower() if isinstance(value, str) and _CLASS_WORD.fullmatch(value) else ""
-
-
-def _date_text(timestamp: Any) -> str:
-    """ADF dates are epoch milliseconds (as a string); shown as an ISO date."""
-    try:
-        return datetime.fromtimestamp(int(timestamp) / 1000, tz=UTC).date().isoformat()
-    except (TypeError, ValueError, OverflowError, OSError):
-        return _str(timestamp)
-
-
-# ================================================================ wiki markup -> HTML
 _HEADING = re.compile(r"h([1-6])\.(?:\s+(.*))?")
 _BQ = re.compile(r"bq\.(?:\s+(.*))?")
 _LIST_LINE = re.compile(r"([*#]+|-)(?:\s+(.*))?")
@@ -375,7 +148,7 @@ class _WikiBlocks:
         if name == "noformat":
             return f"<pre>{escape(body)}</pre>", next_i
         lang = next((p.strip() for p in params.split("|") if p.strip() and "=" not in p), "")
-        return _code_block(body, lang), next_i
+        return code_block(body, lang), next_i
 
     def _table(self, i: int) -> tuple[str, int]:
         rows = []
@@ -549,8 +322,8 @@ def _inline(s: str, depth: int = 0, autolink: bool = True) -> str:
                 no_link_before = _line_end(s, pos)
                 tokens.append("[")
         elif kind == "url":
-            href = _safe_href(token) if autolink else ""
-            tokens.append(_link(href, escape(token)) if href else escape(token))
+            href = safe_href(token) if autolink else ""
+            tokens.append(link(href, escape(token)) if href else escape(token))
         else:  # a phrase delimiter: "*" needs a word boundary outside, "{*}" works anywhere
             char = token[1] if kind == "braced" else token
             outside_ok = kind == "braced"
@@ -606,8 +379,8 @@ def _wiki_link(body: str, depth: int) -> str:
     """[label|url] or [url]; an unlinkable target shows its label (or itself) as text."""
     m = _LINK_SPLIT.match(body)
     label, target = (m.group(1), m.group(2)) if m else ("", body)
-    href = _safe_href(target)
+    href = safe_href(target)
     label_html = _inline(label.strip(), depth + 1, autolink=False) if label.strip() else ""
     if href:
-        return _link(href, label_html or escape(target.strip()))
+        return link(href, label_html or escape(target.strip()))
     return label_html or _inline(target, depth + 1, autolink=False)
