@@ -1,48 +1,145 @@
-"""The one wiring point: settings in, engine + services out. Nothing is built at import time."""
+"""The one wiring point: settings in, every long-lived object out. Nothing is built at import.
+
+`start_runtime` builds the database engine, the caches, the Jira site gates, the client
+factories and the application services, for `jira-sync serve`, `jira-sync worker` and the
+CLI alike. `Runtime.background` runs what a long-lived process runs besides HTTP: the
+worker, and on PostgreSQL the listener that hears other processes' commits.
+"""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import AsyncIterator
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+import httpx
 
+from .app.accounts import Accounts
+from .app.incidents import Incidents
+from .app.integrations import Integrations
+from .app.lookups import JiraLookups
 from .crypto import SecretBox
+from .domain.integration import FlashdutyApi as FlashdutyConfig
 from .domain.integration import JiraConnection
-from .jira.client import JiraClient
-from .jira.ratelimit import gate_for
+from .expiring import Expiring
+from .jira.client import SERVER_PROJECTS_TTL, JiraClient
+from .jira.port import ExchangeHook, Project
+from .jira.ratelimit import SiteGates
 from .settings import Settings
-from .store.db import make_engine, migrate
-from .sync.admin import Admin
-from .sync.changes import IntegrationChanges
+from .sources.flashduty_api import FlashdutyApi
+from .store.db import Engine, make_engine, migrate
+from .store.notify import listen
+from .sync.changes import IntegrationChanges, IntegrationRows
 from .sync.ingest import Ingestor
+from .sync.worker import Worker
+
+log = logging.getLogger(__name__)
+
+# How long a cached integration row (secret hash, trigger, configuration) is used without
+# asking the database. Changes through this process take effect at once; changes from another
+# process reach it by NOTIFY on PostgreSQL, and within this many seconds on SQLite.
+INTEGRATION_ROWS_TTL = 2.0
+SETUP_ANSWERS_TTL = 300.0
 
 
 @dataclass
 class Runtime:
     settings: Settings
-    engine: AsyncEngine
+    engine: Engine
     box: SecretBox
-    admin: Admin
+    wake: asyncio.Event  # set after a commit that queued work; the worker waits on it
+    changes: IntegrationChanges  # told of every integration change: caches drop it
+    rows: IntegrationRows
+    gates: SiteGates
+    integrations: Integrations
+    incidents: Incidents
+    lookups: JiraLookups
+    accounts: Accounts
     ingestor: Ingestor
-    wake: asyncio.Event
-    changes: IntegrationChanges
+    # What Jira said while a setup form is being filled in (console/setup_jira.py)
+    setup_answers: Expiring = field(default_factory=lambda: Expiring(ttl=SETUP_ANSWERS_TTL))
+    project_lists: Expiring[list[Project]] = field(default_factory=lambda: Expiring(ttl=SERVER_PROJECTS_TTL))
+    # tests reach the emulators in-process through this; None = real sockets
+    jira_transport: httpx.AsyncBaseTransport | None = None
+
+    def jira_client(self, conn: JiraConnection, on_exchange: ExchangeHook | None = None) -> JiraClient:
+        """The one way a Jira client is made, for setup and for the sync."""
+        return JiraClient(
+            conn, gate=self.gates.for_site(conn.url), on_exchange=on_exchange, timeout=self.settings.jira_timeout,
+            transport=self.jira_transport, project_lists=self.project_lists,
+        )
+
+    def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
+        if cfg.app_key is None:
+            return None
+        return FlashdutyApi(cfg.base_url, cfg.app_key.get_secret_value())
+
+    def worker(self) -> Worker:
+        return Worker(self.engine, self.settings, self.box, self.wake, self.rows, self.jira_client,
+                      self.flashduty_client)
+
+    @contextlib.asynccontextmanager
+    async def background(self, *, run_worker: bool) -> AsyncIterator[None]:
+        """The worker (unless `run_worker` is False) and, on PostgreSQL, the listener for
+        other processes' commits (their queued work, their integration edits); both stop,
+        reconciles in flight given a grace period, when the block ends."""
+        stop = asyncio.Event()
+        worker_task = asyncio.create_task(self.worker().run(stop), name="worker") if run_worker else None
+        listener = None
+        if self.settings.is_postgres:
+            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify)
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            if listener is not None:
+                await listener.close()
 
     async def aclose(self) -> None:
         await self.engine.dispose()
 
 
-async def start_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:
+async def run_worker_process(settings: Settings) -> None:
+    """`jira-sync worker`: the worker alone (PostgreSQL), until SIGINT or SIGTERM."""
+    import signal
+
+    rt = await start_runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with rt.background(run_worker=True):
+            await stop.wait()
+    finally:
+        await rt.aclose()
+
+
+async def start_runtime(
+    settings: Settings, *, run_migrations: bool = True, jira_transport: httpx.AsyncBaseTransport | None = None,
+) -> Runtime:
     engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 4)
     if run_migrations:
         await migrate(engine)
     box = SecretBox(settings.secret_key.get_secret_value())
-
-    def jira_factory(conn: JiraConnection) -> JiraClient:
-        return JiraClient(conn, gate=gate_for(conn.url, settings.site_concurrency), timeout=settings.jira_timeout)
-
-    wake = asyncio.Event()  # set after a commit that queued work; the worker waits on it
+    wake = asyncio.Event()
     changes = IntegrationChanges()
-    ingestor = Ingestor(engine, wake)
-    changes.subscribe(ingestor.forget)
-    admin = Admin(engine, box, jira_factory, on_change=changes.notify)
-    return Runtime(settings, engine, box, admin, ingestor, wake, changes)
+    rows = IntegrationRows(engine, ttl=INTEGRATION_ROWS_TTL)
+    changes.subscribe(rows.forget)
+    gates = SiteGates(settings.site_concurrency)
+    runtime: Runtime
+
+    def setup_jira(conn: JiraConnection) -> JiraClient:
+        return runtime.jira_client(conn)
+
+    integrations = Integrations(engine, box, setup_jira, changes, wake, settings)
+    runtime = Runtime(
+        settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates,
+        integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
+        lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
+        ingestor=Ingestor(engine, rows, wake), jira_transport=jira_transport,
+    )
+    return runtime

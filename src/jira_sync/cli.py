@@ -114,7 +114,7 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
 @main.command()
 def worker() -> None:
     """Run an additional sync worker (PostgreSQL only: workers share the queue)."""
-    from .sync.runner import run_worker
+    from .bootstrap import run_worker_process
 
     settings = load_settings()
     if not settings.is_postgres:
@@ -123,7 +123,7 @@ def worker() -> None:
             "on SQLite, `jira-sync serve` runs the only worker"
         )
     setup_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    asyncio.run(run_worker_process(settings))
 
 
 # ------------------------------------------------------------------ integrations
@@ -171,9 +171,8 @@ def _run(coro_fn):  # type: ignore[no-untyped-def]
 @click.option("--no-check", is_flag=True, help="save without checking against Jira")
 def integrations_apply(file: Any, no_check: bool) -> None:
     """Create or update the integrations in FILE (YAML: one mapping, or a list), by name."""
+    from .app.errors import CheckFailed, Conflict
     from .domain.integration import IntegrationConfig
-    from .store import integrations as store
-    from .sync.admin import CheckFailed, Conflict
 
     docs = yaml.safe_load(file)
     docs = docs if isinstance(docs, list) else [docs]
@@ -185,18 +184,18 @@ def integrations_apply(file: Any, no_check: bool) -> None:
     async def apply(rt):  # type: ignore[no-untyped-def]
         failed = 0
         for cfg in configs:
-            async with rt.engine.connect() as conn:
-                existing = await store.find_by_name(conn, cfg.name)
+            found = await rt.integrations.find_by_name(cfg.name)
+            existing = found.id if found else None
             try:
                 if existing is None:
-                    saved = await rt.admin.create(cfg, check=not no_check)
+                    saved = await rt.integrations.create(cfg, check=not no_check)
                     click.echo(f"created {cfg.name!r} (id {saved.id})")
-                    click.echo(f"  webhook: {rt.settings.base_url}/webhooks/flashduty/{saved.id}")
-                    click.echo(f"  header X-Jira-Sync-Secret: {saved.webhook_secret}  (shown once)")
+                    click.echo(f"  webhook: {saved.webhook.url}")
+                    click.echo(f"  header {saved.webhook.header}: {saved.webhook.secret}  (shown once)")
                 else:
-                    saved = await rt.admin.update(existing.id, cfg.model_dump(mode="python"), check=not no_check)
+                    saved = await rt.integrations.update(existing, cfg.model_dump(mode="python"), check=not no_check)
                     click.echo(f"updated {cfg.name!r} (id {saved.id})")
-                for w in saved.report.warnings:
+                for w in saved.check.warnings:
                     click.echo(f"  warning: {w}")
             except (CheckFailed, Conflict) as exc:
                 failed += 1
@@ -214,33 +213,28 @@ def integrations_apply(file: Any, no_check: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def integrations_list(as_json: bool) -> None:
     """List integrations with their sync counters."""
-    from .store import integrations as store
-
-    async def go(rt):  # type: ignore[no-untyped-def]
-        async with rt.engine.connect() as conn:
-            return [(r, await store.summary(conn, r.id)) for r in await store.list_rows(conn)]
-
-    rows = _run(go)
+    rows = _run(lambda rt: rt.integrations.list())
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "name": r.name, "enabled": r.enabled, **s} for r, s in rows], indent=2))
+        fields = ("id", "name", "enabled", "last_event_at", "incidents_synced", "failed", "last_error")
+        click.echo(json.dumps([r.model_dump(include=set(fields)) for r in rows], indent=2))
         return
-    for r, s in rows:
+    for r in rows:
         state = "enabled " if r.enabled else "disabled"
-        click.echo(f"{r.id:>4}  {state}  {r.name}  synced={s['incidents_synced']} failed={s['failed']}")
+        click.echo(f"{r.id:>4}  {state}  {r.name}  synced={r.incidents_synced} failed={r.failed}")
 
 
 @integrations.command("check")
 @click.argument("ident")
 def integrations_check(ident: str) -> None:
     """Check a stored integration (id or name) against Jira."""
-    from .store import integrations as store
+    from .app.errors import NotFound
 
     async def go(rt):  # type: ignore[no-untyped-def]
-        async with rt.engine.connect() as conn:
-            row = await store.get_row(conn, int(ident)) if ident.isdigit() else await store.find_by_name(conn, ident)
-        if row is None:
-            raise click.ClickException(f"no integration {ident!r}")
-        return await rt.admin.recheck(row.id)
+        try:
+            row = await rt.integrations.find(ident)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
+        return await rt.integrations.recheck(row.id)
 
     report = _run(go)
     for w in report.warnings:
@@ -257,12 +251,6 @@ def users() -> None:
     """Console accounts (the web console at /console needs one to sign in)."""
 
 
-def _accounts(rt):  # type: ignore[no-untyped-def]
-    from .console.auth import Accounts
-
-    return Accounts(rt.engine, rt.settings.secret_key.get_secret_value())
-
-
 def _new_password(password_stdin: bool) -> str:
     if password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -271,10 +259,10 @@ def _new_password(password_stdin: bool) -> str:
 
 def _account_change(change, done: str) -> None:  # type: ignore[no-untyped-def]
     """Run `change(accounts)`; an AccountError becomes a plain CLI error."""
-    from .console.auth import AccountError
+    from .app.accounts import AccountError
 
     try:
-        _run(lambda rt: change(_accounts(rt)))
+        _run(lambda rt: change(rt.accounts))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(done)
@@ -308,7 +296,7 @@ def users_remove(username: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """List console accounts."""
-    for name in _run(lambda rt: _accounts(rt).usernames()):
+    for name in _run(lambda rt: rt.accounts.usernames()):
         click.echo(name)
 
 
@@ -320,7 +308,7 @@ def users_ensure_admin() -> None:
     password = new_admin_token()[:20]
 
     async def go(rt):  # type: ignore[no-untyped-def]
-        acc = _accounts(rt)
+        acc = rt.accounts
         if await acc.has_users():
             return False
         await acc.add_user("admin", password)
@@ -354,7 +342,7 @@ def fake_jira(flavour: str, host: str, port: int) -> None:
 def send_example(webhook_url: str, secret: str) -> None:
     """Send Flashduty's documented example event to a webhook URL, as Flashduty would."""
     from .devtools.fake_flashduty import DOCUMENTED_EXAMPLE, WebhookSender
-    from .web.webhooks import SECRET_HEADER
+    from .app.models import SECRET_HEADER
 
     with WebhookSender(webhook_url, {SECRET_HEADER: secret}) as sender:
         status = sender.send(DOCUMENTED_EXAMPLE)

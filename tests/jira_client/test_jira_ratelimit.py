@@ -11,7 +11,7 @@ from jira_sync.jira.port import (
     JiraPermanentError,
     JiraRetryableError,
 )
-from jira_sync.jira.ratelimit import SiteGate, gate_for, retry_delay
+from jira_sync.jira.ratelimit import SiteGate, SiteGates, retry_delay
 
 
 async def test_gate_bounds_requests_in_flight():
@@ -76,10 +76,13 @@ async def test_pause_noted_while_queued_is_honoured():
     assert order == ["first", "second after [10.0]"]
 
 
-def test_gate_for_is_one_per_site():
-    a = gate_for("https://Acme.atlassian.net/")
-    assert gate_for("https://acme.atlassian.net") is a
-    assert gate_for("https://other.atlassian.net") is not a
+def test_one_gate_per_site():
+    gates = SiteGates(4)
+    a = gates.for_site("https://Acme.atlassian.net/")
+    assert gates.for_site("https://acme.atlassian.net") is a
+    assert gates.for_site("https://other.atlassian.net") is not a
+    assert a.limit == 4
+    assert SiteGates(4).for_site("https://acme.atlassian.net") is not a  # per process wiring, not global
 
 
 RETRYABLE = JiraRetryableError("boom")

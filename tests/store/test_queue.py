@@ -12,7 +12,8 @@ from jira_sync.crypto import SecretBox
 from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
 from jira_sync.domain.integration import IntegrationConfig
 from jira_sync.store import integrations as integration_store
-from jira_sync.store import queue
+from jira_sync.domain.jira_meta import JiraMeta
+from jira_sync.store import claims, queue
 from jira_sync.store.db import make_engine, migrate
 from jira_sync.store.tables import events, incidents
 
@@ -37,7 +38,7 @@ CONFIG = {
 async def integration_id(engine, settings) -> int:  # type: ignore[no-untyped-def]
     box = SecretBox(settings.secret_key.get_secret_value())
     async with engine.begin() as conn:
-        return await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, {})
+        return await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
 
 
 def event(event_id: str, t: int, *, incident: str = "inc1", sev: str = "Warning", kind: str = "i_new") -> WebhookEvent:
@@ -92,64 +93,64 @@ async def test_not_activated_is_stored_not_queued(engine, integration_id) -> Non
 
 async def test_changes_during_work_coalesce_and_keep_it_pending(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     await accept(engine, integration_id, event("e1", 1000))
-    [claimed] = await queue.claim(engine, "w1", 10, 60)
+    [claimed] = await claims.claim(engine, "w1", 10, 60)
     for i in range(10):  # ten changes while the worker is busy
         await accept(engine, integration_id, event(f"x{i}", 2000 + i))
-    await queue.finish(engine, claimed, "w1", [])
+    await claims.finish(engine, claimed, claimed.link(), "w1", [])
     r = await row(engine, integration_id)
     assert r["state"] == "pending" and r["synced_seq"] == 1 and r["change_seq"] == 11
-    [again] = await queue.claim(engine, "w1", 10, 60)  # one more reconcile covers all ten
-    await queue.finish(engine, again, "w1", [])
+    [again] = await claims.claim(engine, "w1", 10, 60)  # one more reconcile covers all ten
+    await claims.finish(engine, again, again.link(), "w1", [])
     assert (await row(engine, integration_id))["state"] == "idle"
-    assert await queue.claim(engine, "w1", 10, 60) == []
+    assert await claims.claim(engine, "w1", 10, 60) == []
 
 
 async def test_claims_are_exclusive_under_concurrency(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     for i in range(40):
         await accept(engine, integration_id, event(f"e{i}", 1000, incident=f"inc{i}"))
-    results = await asyncio.gather(*(queue.claim(engine, f"w{n}", 7, 60) for n in range(8)))
-    ids = [r["id"] for batch in results for r in batch]
+    results = await asyncio.gather(*(claims.claim(engine, f"w{n}", 7, 60) for n in range(8)))
+    ids = [r.id for batch in results for r in batch]
     assert len(ids) == 40 and len(set(ids)) == 40
 
 
 async def test_lease_expiry_hands_the_incident_to_another_worker(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     await accept(engine, integration_id, event("e1", 1000))
-    [mine] = await queue.claim(engine, "dead-worker", 10, 0.05)
-    assert await queue.claim(engine, "w2", 10, 60) == []
+    [mine] = await claims.claim(engine, "dead-worker", 10, 0.05)
+    assert await claims.claim(engine, "w2", 10, 60) == []
     await asyncio.sleep(0.1)
-    [theirs] = await queue.claim(engine, "w2", 10, 60)
-    assert theirs["id"] == mine["id"]
+    [theirs] = await claims.claim(engine, "w2", 10, 60)
+    assert theirs.id == mine.id
     # the dead worker's late writes are refused
-    assert not await queue.record_jira(engine, mine["id"], "dead-worker", jira_issue_key="X-1")
+    assert not await claims.record_jira(engine, mine.id, "dead-worker", jira_issue_key="X-1")
 
 
 async def test_failures_back_off_then_fail_visibly_and_retry(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     await accept(engine, integration_id, event("e1", 1000))
-    [c] = await queue.claim(engine, "w", 10, 60)
-    await queue.fail(engine, c, "w", "503 from Jira", [], retry_at=10**12)
-    assert await queue.claim(engine, "w", 10, 60) == []  # not due yet
+    [c] = await claims.claim(engine, "w", 10, 60)
+    await claims.fail(engine, c, c.link(), "w", "503 from Jira", [], retry_at=10**12)
+    assert await claims.claim(engine, "w", 10, 60) == []  # not due yet
     r = await row(engine, integration_id)
     assert r["state"] == "pending" and r["attempts"] == 1 and r["last_error"] == "503 from Jira"
     async with engine.begin() as conn:
         await conn.execute(incidents.update().values(due_at=0))
-    [c] = await queue.claim(engine, "w", 10, 60)
-    await queue.fail(engine, c, "w", "Customer is required.", [], retry_at=None)
+    [c] = await claims.claim(engine, "w", 10, 60)
+    await claims.fail(engine, c, c.link(), "w", "Customer is required.", [], retry_at=None)
     async with engine.connect() as conn:
         stats = await queue.queue_stats(conn)
-    assert stats["failed"] == 1 and stats["waiting"] == 0 and not stats["all_synced"]
+    assert stats.failed == 1 and stats.waiting == 0 and not stats.all_synced
     async with engine.begin() as conn:
         assert await queue.retry_failed(conn, integration_id, "inc1") is not None
-    assert len(await queue.claim(engine, "w", 10, 60)) == 1
+    assert len(await claims.claim(engine, "w", 10, 60)) == 1
 
 
 async def test_history_older_than_the_retention_is_pruned(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     from jira_sync.store.tables import exchanges
 
     await accept(engine, integration_id, event("old", 1000))
-    [claimed] = await queue.claim(engine, "w", 10, 60)
+    [claimed] = await claims.claim(engine, "w", 10, 60)
     exchange = dict(at=0.0, method="POST", path="/rest/api/3/issue", request_body={}, status=201,
                     response_body={}, duration_ms=1.0)
-    await queue.finish(engine, claimed, "w", [exchange])
+    await claims.finish(engine, claimed, claimed.link(), "w", [exchange])
     async with engine.begin() as conn:
         await conn.execute(events.update().values(received_at=100.0))  # long ago
     await accept(engine, integration_id, event("new", 2000))

@@ -9,11 +9,11 @@ from jira_sync.crypto import SecretBox
 from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
 from jira_sync.domain.integration import IntegrationConfig
 from jira_sync.store import integrations as integration_store
-from jira_sync.store import queue
-from jira_sync.store.db import make_engine, migrate
+from jira_sync.bootstrap import start_runtime
+from jira_sync.domain.jira_meta import JiraMeta
+from jira_sync.store import claims, queue
 from jira_sync.store.tables import incidents
 from jira_sync.sync import worker as worker_module
-from jira_sync.sync.worker import Worker
 
 CONFIG = {
     "name": "ops",
@@ -25,15 +25,15 @@ CONFIG = {
 
 
 async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(settings.database_url)
-    await migrate(engine)
+    rt = await start_runtime(settings)
+    engine = rt.engine
     box = SecretBox(settings.secret_key.get_secret_value())
     async with engine.begin() as conn:
-        iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, {})
+        iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
         event = WebhookEvent("e1", "i_new", 1, IncidentSnapshot(incident_id="inc1", title="t"))
         await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
 
-    real_claim, calls = queue.claim, []
+    real_claim, calls = claims.claim, []
 
     async def flaky_claim(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
@@ -41,10 +41,10 @@ async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, mo
             raise sa.exc.OperationalError("claim", {}, Exception("server closed the connection"))
         return await real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(worker_module.queue, "claim", flaky_claim)
+    monkeypatch.setattr(worker_module.claims, "claim", flaky_claim)
     monkeypatch.setattr(worker_module, "DB_RETRY", 0.05)
-    stop, wake = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(Worker(engine, settings, box, wake).run(stop))
+    stop = asyncio.Event()
+    task = asyncio.create_task(rt.worker().run(stop))
     try:
         for _ in range(200):  # the incident was attempted after the failed claim
             async with engine.connect() as conn:
@@ -56,4 +56,4 @@ async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, mo
     finally:
         stop.set()
         await task
-        await engine.dispose()
+        await rt.aclose()

@@ -1,4 +1,6 @@
-"""Console sign-in: Argon2id passwords, server-side sessions, CSRF tokens.
+"""Console accounts: Argon2id passwords, server-side sessions, CSRF tokens.
+
+Used by the console's pages (`console/auth.py` reads the cookies) and the CLI's `users` commands.
 
 - Passwords are hashed with Argon2id at OWASP's recommended minimum (19 MiB, 2 passes,
   1 lane: Password Storage Cheat Sheet). argon2-cffi's default profile takes 64 MiB per
@@ -25,13 +27,9 @@ from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..store import users as store
-from ..store.db import write
+from ..store.db import Engine, read, write
 
-SESSION_COOKIE = "jira_sync_session"
-LOGIN_CSRF_COOKIE = "jira_sync_login_csrf"
 SESSION_IDLE_SECONDS = 12 * 3600
 MIN_PASSWORD_LENGTH = 10
 FAILURE_WINDOW = 300.0
@@ -77,7 +75,7 @@ def check_username(username: str) -> str:
 
 @dataclass
 class Accounts:
-    engine: AsyncEngine
+    engine: Engine
     secret_key: str  # the server's Fernet key: the HMAC key for CSRF tokens
     _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
 
@@ -104,11 +102,11 @@ class Accounts:
                 raise AccountError(f"no user named {username!r}")
 
     async def usernames(self) -> list[str]:
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return [u.username for u in await store.list_users(conn)]
 
     async def has_users(self) -> bool:
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             return await store.count_users(conn) > 0
 
     # ------------------------------------------------------------ sessions (web)
@@ -120,7 +118,7 @@ class Accounts:
 
     async def sign_in(self, username: str, password: str, client: str) -> SignedIn | None:
         """A new session for the right password; None otherwise (and the failure is counted)."""
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             user = await store.find_user(conn, username.strip())
         # ~30 ms of CPU: in a thread (cffi releases the GIL), so webhooks are not held up
         stored = user.password_hash if user else None
@@ -148,7 +146,7 @@ class Accounts:
         if not token:
             return None
         token_hash = hash_token(token)
-        async with self.engine.connect() as conn:
+        async with read(self.engine) as conn:
             found = await store.session_user(conn, token_hash)
         if found is None:
             return None

@@ -1,57 +1,44 @@
-"""Managing integrations: the one place the REST API and the CLI both call.
+"""Managing integrations: the one place the REST API, the console and the CLI all call.
 
 Saving always checks the configuration against the live Jira first (unless a caller
 explicitly skips it, e.g. to prepare an integration while Jira is unreachable), and
-refuses to save a configuration Jira would reject.
+refuses to save a configuration Jira would reject. Every change is told to the process's
+caches at once and, on PostgreSQL, to the other processes when it commits.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..crypto import SecretBox, hash_webhook_secret, new_webhook_secret
 from ..domain.conditions import ConditionError, validate_conditions
 from ..domain.integration import IntegrationConfig, JiraConnection
+from ..domain.jira_meta import JiraMeta
 from ..jira.port import JiraPort
+from ..settings import Settings
+from ..setup.checks import CheckReport, check_integration
+from ..store import incidents as incident_store
 from ..store import integrations as store
-from ..store.db import write
-from .changes import broadcast
-from .checks import CheckReport, check_integration
+from ..store.db import Engine, read, write
+from ..store.integrations import IntegrationRow, StoredIntegration, Summary
+from ..store.notify import integration_changed
+from ..sync.changes import IntegrationChanges
+from .errors import CheckFailed, Conflict, Invalid, NotFound
+from .models import CheckResult, IntegrationView, SavedIntegration, WebhookInfo
 
 JiraFactory = Callable[[JiraConnection], JiraPort]
 
 
-class CheckFailed(Exception):
-    def __init__(self, report: CheckReport) -> None:
-        super().__init__("; ".join(report.errors))
-        self.report = report
-
-
-class NotFound(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
-
-
 @dataclass
-class Saved:
-    id: int
-    report: CheckReport
-    webhook_secret: str | None  # only when it was (re)generated: shown once, stored hashed
-
-
-@dataclass
-class Admin:
-    engine: AsyncEngine
+class Integrations:
+    engine: Engine
     box: SecretBox
     jira_factory: JiraFactory
-    # told about every change, so cached views (the webhook path's) refresh at once
-    on_change: Callable[[int], None] = lambda _id: None
+    changes: IntegrationChanges
+    wake: asyncio.Event
+    settings: Settings  # its base_url (PUBLIC_URL) starts the webhook URLs shown to people
 
     @contextlib.asynccontextmanager
     async def jira(self, conn: JiraConnection) -> AsyncIterator[JiraPort]:
@@ -62,6 +49,70 @@ class Admin:
         finally:
             await client.aclose()
 
+    # ------------------------------------------------------------ reads
+    async def list(self) -> list[IntegrationView]:
+        async with read(self.engine) as conn:
+            rows = await store.list_with_summaries(conn)
+        return [self._view(row, summary) for row, summary in rows]
+
+    async def view(self, integration_id: int) -> IntegrationView:
+        async with read(self.engine) as conn:
+            found = await store.with_summary(conn, integration_id)
+        if found is None:
+            raise NotFound(f"integration {integration_id} not found")
+        return self._view(*found)
+
+    async def row(self, integration_id: int) -> IntegrationRow:
+        async with read(self.engine) as conn:
+            found = await store.get_row(conn, integration_id)
+        if found is None:
+            raise NotFound(f"integration {integration_id} not found")
+        return found
+
+    async def get(self, integration_id: int) -> StoredIntegration:
+        """The integration with its secrets decrypted (for calling Jira; never shown)."""
+        return store.decrypt(await self.row(integration_id), self.box)
+
+    async def find_by_name(self, name: str) -> IntegrationRow | None:
+        async with read(self.engine) as conn:
+            return await store.find_by_name(conn, name)
+
+    async def find(self, id_or_name: str) -> IntegrationRow:
+        """By name, else by id (the CLI's `check NAME|ID`)."""
+        async with read(self.engine) as conn:
+            found = await store.find_by_name(conn, id_or_name)
+            if found is None and id_or_name.isdigit():
+                found = await store.get_row(conn, int(id_or_name))
+        if found is None:
+            raise NotFound(f"no integration {id_or_name!r}")
+        return found
+
+    async def incident_count(self, integration_id: int) -> int:
+        async with read(self.engine) as conn:
+            return await incident_store.count(conn, integration_id)
+
+    async def seen_channels(self, integration_id: int) -> list[dict[str, Any]]:
+        """Channels of this integration's recent incidents: Flashduty's webhook names them, its
+        Open API has no channel list to offer, so these are the suggestions we can make."""
+        async with read(self.engine) as conn:
+            found = await incident_store.recent_channels(conn, integration_id)
+        return [{"id": k, "name": v} for k, v in sorted(found.items(), key=lambda kv: kv[1])]
+
+    def webhook_info(self, integration_id: int, secret: str | None = None) -> WebhookInfo:
+        url = f"{self.settings.base_url}/webhooks/flashduty/{integration_id}"
+        if secret is None:
+            return WebhookInfo(url=url)
+        return WebhookInfo(url=url, secret=secret, url_with_secret=f"{url}?secret={secret}")
+
+    def _view(self, row: IntegrationRow, summary: Summary, secret: str | None = None) -> IntegrationView:
+        return IntegrationView(
+            id=row.id, name=row.name, enabled=row.enabled, config=row.config, jira_meta=row.jira_meta,
+            webhook=self.webhook_info(row.id, secret), created_at=row.created_at, updated_at=row.updated_at,
+            last_event_at=summary.last_event_at, incidents_synced=summary.incidents_synced, failed=summary.failed,
+            last_error=summary.last_error,
+        )
+
+    # ------------------------------------------------------------ changes
     async def check(self, cfg: IntegrationConfig) -> CheckReport:
         try:
             validate_conditions(cfg.conditions)
@@ -70,18 +121,20 @@ class Admin:
         async with self.jira(cfg.jira) as jira:
             return await check_integration(cfg, jira)
 
-    async def create(self, cfg: IntegrationConfig, *, check: bool = True) -> Saved:
+    async def create(self, cfg: IntegrationConfig, *, check: bool = True) -> SavedIntegration:
+        """Check and save; the answer carries the new webhook secret, once."""
         report = await self._validated(cfg, check)
         secret = new_webhook_secret()
         async with write(self.engine) as conn:
             if await store.find_by_name(conn, cfg.name) is not None:
                 raise Conflict(f"an integration named {cfg.name!r} exists already")
             new_id = await store.insert(conn, cfg, self.box, hash_webhook_secret(secret), report.meta)
-        return Saved(new_id, report, secret)
+        return await self._saved(new_id, report, secret)
 
-    async def update(self, integration_id: int, changes: dict[str, Any], *, check: bool = True) -> Saved:
+    async def update(self, integration_id: int, changes: dict[str, Any], *, check: bool = True) -> SavedIntegration:
         """Apply a (partial) configuration; secrets left out keep their stored values."""
         current = await self.get(integration_id)
+        # a pydantic ValidationError goes up as it is: the API answers it without echoing input
         merged = merge_config(current.config, changes)
         report = await self._validated(merged, check)
         async with write(self.engine) as conn:
@@ -90,54 +143,56 @@ class Admin:
                 raise Conflict(f"an integration named {merged.name!r} exists already")
             meta = report.meta if check else current.jira_meta
             await store.update(conn, integration_id, merged, self.box, meta)
-            await broadcast(conn, integration_id)
-        self.on_change(integration_id)
-        return Saved(integration_id, report, None)
+            await integration_changed(conn, integration_id)
+        self.changes.notify(integration_id)
+        return await self._saved(integration_id, report, None)
 
     async def recheck(self, integration_id: int) -> CheckReport:
+        """Check the stored configuration again; a passing check refreshes the stored metadata."""
         current = await self.get(integration_id)
         report = await self.check(current.config)
         if report.ok:
-            async with write(self.engine) as conn:
-                await store.update(conn, integration_id, current.config, self.box, report.meta)
-                await broadcast(conn, integration_id)
-            self.on_change(integration_id)
+            await self._change(integration_id, lambda conn: store.update(
+                conn, integration_id, current.config, self.box, report.meta))
         return report
 
-    async def get(self, integration_id: int) -> store.StoredIntegration:
-        async with self.engine.connect() as conn:
-            found = await store.get(conn, integration_id, self.box)
-        if found is None:
-            raise NotFound(f"integration {integration_id} not found")
-        return found
+    async def set_enabled(self, integration_id: int, enabled: bool) -> IntegrationView:
+        await self._change(integration_id, lambda conn: store.set_enabled(conn, integration_id, enabled))
+        if enabled:
+            self.wake.set()  # incidents that waited while it was disabled
+        return await self.view(integration_id)
 
-    async def set_enabled(self, integration_id: int, enabled: bool) -> None:
-        async with write(self.engine) as conn:
-            if not await store.set_enabled(conn, integration_id, enabled):
-                raise NotFound(f"integration {integration_id} not found")
-            await broadcast(conn, integration_id)
-        self.on_change(integration_id)
-
-    async def rotate_webhook_secret(self, integration_id: int) -> str:
+    async def rotate_webhook_secret(self, integration_id: int) -> WebhookInfo:
+        """A new webhook secret; the old one stops working at once."""
         secret = new_webhook_secret()
-        async with write(self.engine) as conn:
-            if not await store.set_webhook_hash(conn, integration_id, hash_webhook_secret(secret)):
-                raise NotFound(f"integration {integration_id} not found")
-            await broadcast(conn, integration_id)
-        self.on_change(integration_id)
-        return secret
+        await self._change(integration_id, lambda conn: store.set_webhook_hash(
+            conn, integration_id, hash_webhook_secret(secret)))
+        return self.webhook_info(integration_id, secret)
 
     async def delete(self, integration_id: int) -> None:
+        await self._change(integration_id, lambda conn: store.delete(conn, integration_id))
+
+    async def _change(self, integration_id: int, change: Callable[[Any], Any]) -> None:
         async with write(self.engine) as conn:
-            if not await store.delete(conn, integration_id):
+            if not await change(conn):
                 raise NotFound(f"integration {integration_id} not found")
-            await broadcast(conn, integration_id)
-        self.on_change(integration_id)
+            await integration_changed(conn, integration_id)
+        self.changes.notify(integration_id)
+
+    async def _saved(self, integration_id: int, report: CheckReport, secret: str | None) -> SavedIntegration:
+        async with read(self.engine) as conn:
+            found = await store.with_summary(conn, integration_id)
+        assert found is not None
+        view = self._view(*found, secret=secret)
+        return SavedIntegration(**view.model_dump(), check=CheckResult(**report.as_dict()))
 
     async def _validated(self, cfg: IntegrationConfig, check: bool) -> CheckReport:
         if not check:
-            validate_conditions(cfg.conditions)
-            return CheckReport(warnings=["not checked against Jira"])
+            try:
+                validate_conditions(cfg.conditions)
+            except ConditionError as exc:
+                raise Invalid(f"conditions: {exc}") from None
+            return CheckReport(warnings=["not checked against Jira"], meta=JiraMeta())
         report = await self.check(cfg)
         if not report.ok:
             raise CheckFailed(report)

@@ -1,7 +1,7 @@
 """Console pages for signing in and for watching and acting: integrations, incidents, timelines.
 
-Each page reads through the same functions as the REST API (`web/api.py`), so the console
-shows exactly what the API would answer.
+Each page reads through the same application services as the REST API (`app/`), so the
+console shows exactly what the API would answer.
 """
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ..app.accounts import SESSION_IDLE_SECONDS, SignedIn
+from ..app.errors import Conflict
+from ..app.models import IncidentDetail
 from ..domain.conditions import format_conditions
-from ..store import integrations as integration_store
-from ..store.tables import incidents
-from ..web import api
-from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_IDLE_SECONDS, SignedIn
-from .web import accounts, checked_form, render, runtime, signed_in
+from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, accounts, checked_form, signed_in
+from .templating import render, runtime
 
 log = logging.getLogger(__name__)  # who changed what: the console's audit trail
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -104,10 +103,7 @@ async def logout(request: Request, user: User) -> Response:
 # ------------------------------------------------------------------ integrations
 @router.get("/")
 async def integrations_page(request: Request, user: User, notice: str = "") -> Response:
-    rt = runtime(request)
-    async with rt.engine.connect() as conn:
-        rows = await integration_store.list_rows(conn)
-    items = [await api.integration_out(rt, r) for r in rows]
+    items = await runtime(request).integrations.list()
     return render(request, "integrations.html", items=items, notice=notice)
 
 
@@ -117,18 +113,16 @@ async def integration_page(
     notice: str = "",
 ) -> Response:
     rt = runtime(request)
-    row = await api.integration_row(rt, integration_id)
-    it = await api.integration_out(rt, row)
+    it = await rt.integrations.view(integration_id)
     state = state if state in ("idle", "pending", "failed") else ""
-    page = await api.incident_page(rt, row, state=state or None, before=before, limit=PAGE_SIZE, incident_id=q.strip() or None)
-    for inc in page["items"]:
-        _name_priority(inc, row)
+    page = await rt.incidents.page(integration_id, state=state or None, before=before, limit=PAGE_SIZE,
+                                   incident_id=q.strip() or None)
     base = f"/console/integrations/{integration_id}"
     params = {k: v for k, v in (("state", state), ("q", q.strip())) if v}
-    next_url = f"{base}?{urlencode({**params, 'before': page['next_before']})}" if page["next_before"] else None
+    next_url = f"{base}?{urlencode({**params, 'before': page.next_before})}" if page.next_before else None
     first_url = f"{base}?{urlencode(params)}" if before else None
-    context = dict(it=it, incidents=page["items"], state=state, q=q, next_url=next_url, first_page_url=first_url,
-                   notice=notice, conditions_text=format_conditions(row.config.get("conditions")))
+    context = dict(it=it, incidents=page.items, state=state, q=q, next_url=next_url, first_page_url=first_url,
+                   notice=notice, conditions_text=format_conditions(it.config.get("conditions")))
     return render(request, "integration.html", **context)
 
 
@@ -144,11 +138,8 @@ async def disable(request: Request, user: User, integration_id: int) -> Response
 
 async def _switch(request: Request, user: SignedIn, integration_id: int, switch: str) -> Response:
     await checked_form(request, user)
-    rt = runtime(request)
-    await rt.admin.set_enabled(integration_id, switch == "enable")
+    await runtime(request).integrations.set_enabled(integration_id, switch == "enable")
     log.info("console: %s %sd integration %d", user.username, switch, integration_id)
-    if switch == "enable":
-        rt.wake.set()  # incidents that waited while it was disabled
     back = request.headers.get("referer", "")
     target = f"/console/integrations/{integration_id}" if f"/integrations/{integration_id}" in back else "/console/"
     return see_other(f"{target}?{urlencode({'notice': f'Integration {switch}d.'})}")
@@ -156,19 +147,17 @@ async def _switch(request: Request, user: SignedIn, integration_id: int, switch:
 
 @router.get("/integrations/{integration_id}/delete")
 async def confirm_delete(request: Request, user: User, integration_id: int) -> Response:
-    rt = runtime(request)
-    row = await api.integration_row(rt, integration_id)
-    async with rt.engine.connect() as conn:
-        count = await conn.scalar(sa.select(sa.func.count()).where(incidents.c.integration_id == integration_id))
-    return render(request, "confirm_delete.html", id=row.id, name=row.name, incidents=count)
+    svc = runtime(request).integrations
+    row = await svc.row(integration_id)
+    return render(request, "confirm_delete.html", id=row.id, name=row.name, incidents=await svc.incident_count(row.id))
 
 
 @router.post("/integrations/{integration_id}/delete")
 async def delete(request: Request, user: User, integration_id: int) -> Response:
     await checked_form(request, user)
-    rt = runtime(request)
-    row = await api.integration_row(rt, integration_id)
-    await rt.admin.delete(integration_id)
+    svc = runtime(request).integrations
+    row = await svc.row(integration_id)
+    await svc.delete(integration_id)
     log.info("console: %s deleted integration %d (%s)", user.username, integration_id, row.name)
     return see_other(f"/console/?{urlencode({'notice': f'Integration {row.name!r} deleted.'})}")
 
@@ -176,26 +165,19 @@ async def delete(request: Request, user: User, integration_id: int) -> Response:
 @router.post("/integrations/{integration_id}/webhook-secret")
 async def rotate_secret(request: Request, user: User, integration_id: int) -> Response:
     await checked_form(request, user)
-    rt = runtime(request)
-    row = await api.integration_row(rt, integration_id)
-    secret = await rt.admin.rotate_webhook_secret(integration_id)
+    svc = runtime(request).integrations
+    row = await svc.row(integration_id)
+    webhook = await svc.rotate_webhook_secret(integration_id)
     log.info("console: %s made a new webhook secret for integration %d", user.username, integration_id)
     return render(request, "saved.html", heading="New webhook secret", name=row.name, integration_id=row.id,
                   message="The old secret no longer works. Update the header value in Flashduty now.",
-                  webhook=api.webhook_info(rt, row.id, secret), trigger=row.config["trigger"], warnings=[])
-
-
-def _name_priority(inc: dict[str, Any], integration: Any) -> None:
-    """The Jira priority as a person knows it: its name, from what the last check learned."""
-    names = (integration.jira_meta or {}).get("priorities") or {}
-    priority_id = inc["jira"]["priority_id"]
-    inc["jira"]["priority"] = names.get(priority_id or "", priority_id)
+                  webhook=webhook, trigger=row.config["trigger"], warnings=[])
 
 
 # ------------------------------------------------------------------ one incident
-def _timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
-    entries = [{"kind": "event", "at": e["received_at"], **e} for e in detail["events"]]
-    entries += [{"kind": "exchange", **x} for x in detail["history"]]
+def _timeline(detail: IncidentDetail) -> list[dict[str, Any]]:
+    entries = [{"kind": "event", "at": e.received_at, **e.model_dump()} for e in detail.events]
+    entries += [{"kind": "exchange", **x.model_dump()} for x in detail.history]
     return sorted(entries, key=lambda e: e["at"])
 
 
@@ -203,9 +185,8 @@ def _timeline(detail: dict[str, Any]) -> list[dict[str, Any]]:
 async def incident_page(request: Request, user: User, integration_id: int, incident_id: str,
                         notice: str = "", error: str = "") -> Response:
     rt = runtime(request)
-    row = await api.integration_row(rt, integration_id)
-    detail = await api.incident_detail(rt, row, incident_id)
-    _name_priority(detail, row)
+    row = await rt.integrations.row(integration_id)
+    detail = await rt.incidents.detail(integration_id, incident_id)
     it = {"id": row.id, "name": row.name, "config": row.config}
     note = f"Events and Jira exchanges are kept {rt.settings.history_days:g} days."
     return render(request, "incident.html", it=it, inc=detail, timeline=_timeline(detail), notice=notice, error=error,
@@ -224,20 +205,17 @@ async def retry_incident(request: Request, user: User, integration_id: int, inci
 
 async def _incident_action(request: Request, user: SignedIn, integration_id: int, incident_id: str, act: str) -> Response:
     await checked_form(request, user)
-    rt = runtime(request)
-    row = await api.integration_row(rt, integration_id)
+    svc = runtime(request).incidents
     page = f"/console/integrations/{integration_id}/incidents/{quote(incident_id, safe='')}"
     try:
         if act == "retry":
-            await api.retry_failed(rt, row, incident_id)
+            await svc.retry(integration_id, incident_id)
             log.info("console: %s retried incident %s of integration %d", user.username, incident_id, integration_id)
             notice = "Retry queued: the page updates as the sync goes."
         else:
-            await api.request_sync(rt, row, incident_id)
+            await svc.request_sync(integration_id, incident_id)
             log.info("console: %s asked to sync incident %s of integration %d", user.username, incident_id, integration_id)
             notice = "Sync queued: the page updates as the sync goes."
-    except HTTPException as exc:
-        if exc.status_code != 409:
-            raise
-        return see_other(f"{page}?{urlencode({'error': str(exc.detail)})}")
+    except Conflict as exc:
+        return see_other(f"{page}?{urlencode({'error': str(exc)})}")
     return see_other(f"{page}?{urlencode({'notice': notice})}")

@@ -14,24 +14,21 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from ..app.accounts import SignedIn
+from ..app.errors import CheckFailed, Conflict, Invalid, JiraFailed
 from ..bootstrap import Runtime
 from ..domain.conditions import ConditionError
 from ..domain.integration import IntegrationConfig, JiraConnection, JiraPlatform
 from ..jira.port import JiraError, JiraPort
-from ..store.tables import incidents
-from ..sync import metadata
-from ..sync.admin import CheckFailed, Conflict
-from ..sync.preview import build_preview, create_test_issue, parse_sample, sample_text
-from ..web import api
-from .auth import SignedIn
+from ..setup.preview import build_preview, create_test_issue, parse_sample, sample_text
+from .auth import checked_form, signed_in
 from .setup_form import CONDITION_KEYS, FIELD_SOURCES, PROGRESSES, SEVERITIES, SetupForm
 from .setup_jira import Loaded, fill_defaults, load, match_result, meta_for
-from .web import checked_form, is_partial, render, runtime, signed_in
+from .templating import is_partial, render, runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -106,7 +103,7 @@ async def new_integration(request: Request, user: User) -> Response:
 
 @router.get("/integrations/{integration_id}/edit/connection")
 async def edit_connection(request: Request, user: User, integration_id: int) -> Response:
-    stored = await runtime(request).admin.get(integration_id)
+    stored = await runtime(request).integrations.get(integration_id)
     values = stored.config.jira.model_dump(mode="json", exclude={"secret"})
     return _step1(request, values, integration_id=integration_id, name=stored.config.name)
 
@@ -124,7 +121,7 @@ async def check_edited_connection(request: Request, user: User, integration_id: 
 async def _check_connection(request: Request, user: SignedIn, integration_id: int | None) -> Response:
     form = await checked_form(request, user)
     rt = runtime(request)
-    stored = await rt.admin.get(integration_id) if integration_id else None
+    stored = await rt.integrations.get(integration_id) if integration_id else None
     values = _connection_form(form, stored.config.jira if stored else None)
     name = stored.config.name if stored else ""
     try:
@@ -133,8 +130,7 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
         errors = [f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
         return _step1(request, values, integration_id=integration_id, name=name, errors=errors, status=422)
     reused = stored is not None and not str(form.get("secret") or "").strip() and conn == stored.config.jira
-    async with rt.admin.jira(conn) as jira:
-        result = await metadata.check_connection(conn, jira, worked_before=reused and bool(stored.jira_meta))
+    result = await rt.lookups.check(conn, worked_before=reused and stored is not None and stored.jira_meta.checked)
     if not result.ok:
         log.info("console: Jira connection check for %s failed: %s", conn.url, result.problem)
         return _step1(request, values, integration_id=integration_id, name=name, result=result, status=422)
@@ -158,7 +154,7 @@ def _field_label(loc: Any) -> str:
 @router.get("/integrations/{integration_id}/edit")
 async def edit_integration(request: Request, user: User, integration_id: int) -> Response:
     rt = runtime(request)
-    stored = await rt.admin.get(integration_id)
+    stored = await rt.integrations.get(integration_id)
     f = SetupForm.from_config(stored.id, stored.config, stored.jira_meta, seal(rt, stored.config.jira))
     f.sample = sample_text()
     return await _step2(request, rt, f, stored.config.jira, "load")
@@ -199,20 +195,20 @@ async def search_projects(request: Request, user: User) -> Response:
     conn = unseal(rt, str(form.get("conn_token") or ""))
     if conn is None:
         return JSONResponse({"error": "the setup form expired: sign in to Jira again"}, status_code=400)
-    async with rt.admin.jira(conn) as jira:
-        try:
-            found = await metadata.projects(jira, str(form.get("q") or ""), 50)
-        except JiraError as exc:
-            return JSONResponse({"error": exc.message}, status_code=502)
+    try:
+        found = await rt.lookups.projects(conn, str(form.get("q") or ""), 50)
+    except JiraFailed as exc:
+        return JSONResponse({"error": exc.message}, status_code=502)
     return JSONResponse({"projects": found})
 
 
 async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnection, action: str, *,
                  match: dict[str, Any] | None = None, loaded_for: str = "", connection_note: str = "") -> Response:
     ctx: dict[str, Any] = {"errors": [], "preview": None, "preview_error": None, "test_issue": None}
-    async with rt.admin.jira(conn) as jira:
+    async with rt.integrations.jira(conn) as jira:
         try:
-            loaded = await load(jira, f, account=conn.account_key, search=action == "search_projects",
+            loaded = await load(jira, f, rt.setup_answers, account=conn.account_key,
+                                search=action == "search_projects",
                                 fresh=action == "load" or action.startswith("pick_project:"))
         except JiraError as exc:
             loaded = Loaded(error=f"Jira answered: {exc.message}")
@@ -243,29 +239,12 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
         statuses=(loaded.statuses or {}).get("statuses", []), status_language=(loaded.statuses or {}).get("language"),
         meta_error=loaded.error, match=match if match is not None else match_result(f), severities=SEVERITIES,
         progresses=PROGRESSES, field_sources=FIELD_SOURCES, condition_keys=CONDITION_KEYS, sample_keys=sample_keys,
-        seen_channels=await seen_channels(rt, f.integration_id), loaded_for=f"{f.project}/{f.issue_type}", **ctx,
+        seen_channels=await rt.integrations.seen_channels(f.integration_id) if f.integration_id else [], loaded_for=f"{f.project}/{f.issue_type}", **ctx,
     )
     status = 422 if ctx["errors"] else 200
     if is_partial(request) and request.headers.get("x-console-target") == "#preview":
         return render(request, "_preview.html", status, **context)
     return render(request, "setup_configure.html", status, **context)
-
-
-async def seen_channels(rt: Runtime, integration_id: int | None) -> list[dict[str, Any]]:
-    """Channels of this integration's recent incidents: Flashduty's webhook names them, its
-    Open API has no channel list to offer, so these are the suggestions we can make."""
-    if integration_id is None:
-        return []
-    c = incidents.c
-    q = sa.select(c.snapshot).where(c.integration_id == integration_id).order_by(c.id.desc()).limit(500)
-    async with rt.engine.connect() as conn:
-        snapshots = (await conn.execute(q)).scalars().all()
-    found: dict[int, str] = {}
-    for snap in snapshots:
-        channel = snap.get("channel_id") if isinstance(snap, dict) else None
-        if channel and channel not in found:
-            found[channel] = str(snap.get("channel_name") or channel)
-    return [{"id": k, "name": v} for k, v in sorted(found.items(), key=lambda kv: kv[1])]
 
 
 def _who(request: Request) -> str:
@@ -302,10 +281,8 @@ async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn
     except ValueError as exc:
         ctx["preview_error"] = str(exc)
         return
-    names = {p["id"]: p["name"] for p in loaded.screen.priorities()["priorities"]}
     fields = {t["id"]: t["name"] for t in loaded.screen.text_fields()}
-    ctx["preview"] = build_preview(cfg, meta, snap, cloud=conn.platform is JiraPlatform.CLOUD,
-                                   priority_names=names, field_names=fields)
+    ctx["preview"] = build_preview(cfg, meta, snap, field_names=fields)
     status = (loaded.statuses or {}).get("defaults", {})
     ctx["preview_status"] = f.statuses.get(snap.progress.lower()) or status.get(snap.progress.lower()) or "(Jira's initial status)"
     if action == "test_issue":
@@ -320,26 +297,25 @@ async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn
 async def _save(request: Request, rt: Runtime, f: SetupForm, cfg: Any, ctx: dict[str, Any]) -> None:
     try:
         if f.integration_id is None:
-            saved = await rt.admin.create(cfg)
+            saved = await rt.integrations.create(cfg)
             log.info("console: %s created integration %d (%s)", _who(request), saved.id, cfg.name)
         else:
             # python mode keeps the secrets as SecretStr; an app key left empty (None) keeps the
             # stored one; enabling has its own button
             changes = cfg.model_dump(mode="python", exclude={"enabled"})
-            saved = await rt.admin.update(f.integration_id, changes)
+            saved = await rt.integrations.update(f.integration_id, changes)
             log.info("console: %s changed integration %d (%s)", _who(request), saved.id, cfg.name)
     except CheckFailed as exc:
         ctx["errors"] += exc.report.errors
         return
-    except (Conflict, ConditionError) as exc:
+    except (Conflict, Invalid, ConditionError) as exc:
         ctx["errors"].append(str(exc))
         return
     if f.integration_id is not None:
-        notice = "Saved. " + " ".join(saved.report.warnings)
+        notice = "Saved. " + " ".join(saved.check.warnings)
         ctx["response"] = RedirectResponse(f"/console/integrations/{saved.id}?{urlencode({'notice': notice.strip()})}", 303)
         return
     ctx["response"] = render(
         request, "saved.html", heading="Integration saved", name=cfg.name, integration_id=saved.id,
         message="Checked against Jira and saved. Now tell Flashduty where to send incidents:",
-        webhook=api.webhook_info(rt, saved.id, saved.webhook_secret), trigger=cfg.trigger,
-        warnings=saved.report.warnings)
+        webhook=saved.webhook, trigger=cfg.trigger, warnings=saved.check.warnings)

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from ..domain.incident import Severity
 from ..domain.integration import FieldSource, IntegrationConfig, JiraConnection
+from ..domain.jira_meta import JiraMeta
 
 SEVERITIES = [s.value for s in Severity]
 PROGRESSES = [("triggered", "Triggered (Flashduty: pending)"), ("processing", "Processing (acknowledged)"),
@@ -163,18 +164,18 @@ class SetupForm:
         }
 
     @classmethod
-    def from_config(cls, integration_id: int, cfg: IntegrationConfig, meta: dict[str, Any], conn_token: str) -> "SetupForm":
+    def from_config(cls, integration_id: int, cfg: IntegrationConfig, meta: JiraMeta, conn_token: str) -> "SetupForm":
         """The form for editing a saved integration (secrets blank: kept unless retyped)."""
         statuses = cfg.status_map.model_dump() if cfg.status_map else {}
-        ids = meta.get("severity_priority_ids") or {}
+        ids = meta.severity_priority_ids
         return cls(
             conn_token=conn_token,
             integration_id=integration_id,
             name=cfg.name,
             trigger=cfg.trigger,
             groups=[[ConditionRow(c.key, c.oper, "\n".join(c.vals)) for c in g] for g in cfg.conditions],
-            project=meta.get("project_key") or cfg.project,
-            issue_type=meta.get("issue_type_id") or cfg.issue_type,
+            project=meta.project_key or cfg.project,
+            issue_type=meta.issue_type_id or cfg.issue_type,
             channels=", ".join(str(c) for c in cfg.channels),
             severity={s.value: ids.get(s.value, v) for s, v in (cfg.severity_map or {}).items()},
             statuses=statuses,

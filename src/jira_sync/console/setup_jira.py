@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Hashable
 
 from ..domain.conditions import ConditionError, explain
+from ..domain.jira_meta import JiraMeta
 from ..expiring import Expiring
-from ..jira.port import JiraPermanentError, JiraPort
-from ..sync import metadata
-from ..sync.preview import parse_sample
+from ..jira.port import JiraAuthError, JiraPermanentError, SetupJira
+from ..setup import lookups as metadata
+from ..setup.preview import parse_sample
 from .setup_form import PROGRESSES, SetupForm
 
 # severity -> priority names tried in order when a project is first loaded
@@ -34,29 +35,26 @@ class Loaded:
     error: str | None = None
 
 
-# What Jira said about a project while its form is being filled in. Adding a condition or a
-# field mapping re-renders the whole form, and each render used to ask Jira four times
-# (project, issue types, create screen, statuses). Choosing a project or issue type, "Load
-# project", searching and opening the form ask Jira again.
-_answers: Expiring[Loaded] = Expiring(ttl=300.0)
-
-
-async def load(jira: JiraPort, f: SetupForm, *, account: Hashable, search: bool, fresh: bool) -> Loaded:
+async def load(jira: SetupJira, f: SetupForm, answers: Expiring[Loaded], *, account: Hashable, search: bool,
+               fresh: bool) -> Loaded:
     """What Jira says about the form's project and issue type (which it resolves in `f`).
 
-    `account` names who asks (`JiraConnection.account_key`); unless `fresh` or `search`,
+    Adding a condition or a field mapping re-renders the whole form, and each render used to
+    ask Jira four times (project, issue types, create screen, statuses): `answers` keeps what
+    Jira said a few minutes. `account` names who asks (`JiraConnection.account_key`); unless
+    `fresh` (choosing a project or issue type, "Load project", opening the form) or `search`,
     a recent answer for the same account, project and issue type is used again."""
     if not (fresh or search):
-        known = _answers.get((account, f.project, f.issue_type))
+        known = answers.get((account, f.project, f.issue_type))
         if known is not None:
             return known
     out = await _ask(jira, f, search)
     if out.screen is not None and out.error is None:
-        _answers.put((account, f.project, f.issue_type), replace(out, project_matches=[]))
+        answers.put((account, f.project, f.issue_type), replace(out, project_matches=[]))
     return out
 
 
-async def _ask(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
+async def _ask(jira: SetupJira, f: SetupForm, search: bool) -> Loaded:
     out = Loaded()
     if search or not f.project:
         out.project_matches = await metadata.projects(jira, f.project if search else "", 50)
@@ -64,9 +62,9 @@ async def _ask(jira: JiraPort, f: SetupForm, search: bool) -> Loaded:
             return out
     try:
         out.project = await jira.project(f.project)
-    except JiraPermanentError as exc:
-        if exc.status not in (400, 404):
-            raise
+    except JiraAuthError:
+        raise  # the account, not the project: shown as such by the caller
+    except JiraPermanentError:  # 404, or 400 for a key Jira cannot even parse
         out.error = f"Project {f.project!r} does not exist or this account cannot see it."
         out.project_matches = out.project_matches or await metadata.projects(jira, f.project, 50)
         return out
@@ -125,14 +123,15 @@ def match_result(f: SetupForm) -> dict[str, Any]:
     return {"matched": matched, "reason": "", "groups": groups}
 
 
-def meta_for(loaded: Loaded, f: SetupForm) -> dict[str, Any]:
+def meta_for(loaded: Loaded, f: SetupForm) -> JiraMeta:
     """The `jira_meta` a check would store, from what was just loaded (for the preview)."""
     screen = loaded.screen
     assert screen is not None
-    return {
-        "project_key": f.project,
-        "issue_type_id": f.issue_type,
-        "priority_on_screen": screen.priority is not None,
-        "labels_on_screen": screen.labels_on_screen,
-        "text_fields": {t["id"]: t["kind"] for t in screen.text_fields()},
-    }
+    return JiraMeta(
+        project_key=f.project,
+        issue_type_id=f.issue_type,
+        priority_on_screen=screen.priority is not None,
+        labels_on_screen=screen.labels_on_screen,
+        text_fields={t["id"]: t["kind"] for t in screen.text_fields()},
+        priorities={p["id"]: p["name"] for p in screen.priorities()["priorities"]},
+    )

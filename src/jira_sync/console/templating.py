@@ -1,4 +1,4 @@
-"""The console's plumbing: templates, the signed-in user, CSRF checks, small formatting filters.
+"""The console's templates: the Jinja2 environment, formatting filters, and `render`.
 
 Pages are rendered on the server with Jinja2 (autoescaping on) and work without
 JavaScript; `static/console.js` only makes them quicker (partial updates, live checks,
@@ -17,10 +17,9 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.datastructures import FormData
 
+from ..app.accounts import SignedIn
 from ..bootstrap import Runtime
-from .auth import SESSION_COOKIE, Accounts, SignedIn
 
 HERE = Path(__file__).parent
 # Pages load only our own script and styles; nothing may frame them (clickjacking). Set on
@@ -75,42 +74,8 @@ templates.filters.update(ago=_ago, when=_when, pretty=_pretty, web_link=_web_lin
                          urlquote=lambda s: quote(str(s), safe=""))
 
 
-class SignInRequired(Exception):
-    """Raised by `signed_in`; answered with a redirect to the sign-in page."""
-
-    def __init__(self, next_path: str) -> None:
-        self.next_path = next_path
-
-
-class CsrfRejected(Exception):
-    pass
-
-
 def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
-
-
-def accounts(request: Request) -> Accounts:
-    return request.app.state.accounts
-
-
-async def signed_in(request: Request) -> SignedIn:
-    """Dependency of every console page but the sign-in page."""
-    user = await accounts(request).session(request.cookies.get(SESSION_COOKIE))
-    if user is None:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(path if request.method == "GET" else "/console/")
-    request.state.user = user
-    return user
-
-
-async def checked_form(request: Request, user: SignedIn) -> FormData:
-    """The posted form, after its CSRF token was checked against the session."""
-    form = await request.form()
-    token = form.get("csrf_token") or request.headers.get("x-csrf-token")
-    if not accounts(request).csrf_ok(user.token, token if isinstance(token, str) else None):
-        raise CsrfRejected()
-    return form
 
 
 def is_partial(request: Request) -> bool:
@@ -120,7 +85,7 @@ def is_partial(request: Request) -> bool:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     user: SignedIn | None = getattr(request.state, "user", None)
     context.setdefault("user", user)
-    context.setdefault("csrf_token", accounts(request).csrf_token(user.token) if user else "")
+    context.setdefault("csrf_token", runtime(request).accounts.csrf_token(user.token) if user else "")
     context.setdefault("partial", is_partial(request))
     context.setdefault("path", request.url.path)
     html = templates.get_template(template).render(**context)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from ..jira.port import IssueDraft
 from .incident import IncidentSnapshot
 from .integration import (
     CHINESE_STATUSES,
@@ -21,6 +19,8 @@ from .integration import (
     IntegrationConfig,
     StatusMapping,
 )
+from .issue import Desired, IssueDraft
+from .jira_meta import JiraMeta
 
 SUMMARY_MAX = 255  # Jira rejects longer summaries
 TEXTFIELD_MAX = 255  # single-line text custom fields have the same limit
@@ -68,15 +68,15 @@ def field_value(mapping: FieldMapping, snap: IncidentSnapshot) -> str:
     return ""
 
 
-def desired_priority(cfg: IntegrationConfig, meta: dict[str, Any], severity: str) -> str | None:
+def desired_priority(cfg: IntegrationConfig, meta: JiraMeta, severity: str) -> str | None:
     """The Jira priority id for a severity, or None when it cannot be mapped.
 
-    `meta["severity_priority_ids"]` is what the last check resolved (names -> ids);
+    `meta.severity_priority_ids` is what the last check resolved (names -> ids);
     an unchecked integration falls back to the configured value taken as an id.
     """
-    if not cfg.severity_map or meta.get("priority_on_screen") is False:
+    if not cfg.severity_map or meta.priority_on_screen is False:
         return None
-    resolved = meta.get("severity_priority_ids") or {}
+    resolved = meta.severity_priority_ids
     if severity in resolved:
         return resolved[severity]
     for sev, value in cfg.severity_map.items():
@@ -85,31 +85,25 @@ def desired_priority(cfg: IntegrationConfig, meta: dict[str, Any], severity: str
     return None
 
 
-def status_mapping(cfg: IntegrationConfig, meta: dict[str, Any]) -> StatusMapping:
+def status_mapping(cfg: IntegrationConfig, meta: JiraMeta) -> StatusMapping:
     """The configured mapping, else the defaults the last check chose for this workflow."""
     if cfg.status_map is not None:
         return cfg.status_map
-    if meta.get("default_statuses") == "zh":
+    if meta.default_statuses == "zh":
         return CHINESE_STATUSES
     return DEFAULT_STATUSES
 
 
-def desired_status(cfg: IntegrationConfig, meta: dict[str, Any], progress: str) -> str | None:
+def desired_status(cfg: IntegrationConfig, meta: JiraMeta, progress: str) -> str | None:
     return status_mapping(cfg, meta).for_progress(progress)
 
 
-@dataclass(frozen=True, slots=True)
-class Desired:
-    priority_id: str | None
-    status: str | None
-
-
-def desired_state(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> Desired:
+def desired_state(cfg: IntegrationConfig, meta: JiraMeta, snap: IncidentSnapshot) -> Desired:
     return Desired(desired_priority(cfg, meta, snap.severity), desired_status(cfg, meta, snap.progress))
 
 
-def issue_draft(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> IssueDraft:
-    text_kinds: dict[str, str] = meta.get("text_fields") or {}
+def issue_draft(cfg: IntegrationConfig, meta: JiraMeta, snap: IncidentSnapshot) -> IssueDraft:
+    text_kinds = meta.text_fields
     text_fields: dict[str, tuple[str, str]] = {}
     for mapping in cfg.field_map:
         value = field_value(mapping, snap)
@@ -119,10 +113,10 @@ def issue_draft(cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnap
         if kind == "textfield":
             value = _SPACES.sub(" ", value)[:TEXTFIELD_MAX]
         text_fields[mapping.target] = (value, kind)
-    labels = (marker_label(snap.incident_id),) if meta.get("labels_on_screen", True) else ()
+    labels = (marker_label(snap.incident_id),) if meta.labels_on_screen else ()
     return IssueDraft(
-        project_key=meta.get("project_key") or cfg.project,
-        issue_type_id=meta.get("issue_type_id") or cfg.issue_type,
+        project_key=meta.project_key or cfg.project,
+        issue_type_id=meta.issue_type_id or cfg.issue_type,
         summary=summary(snap),
         description_markdown=description_markdown(snap),
         priority_id=desired_priority(cfg, meta, snap.severity),

@@ -5,6 +5,7 @@ HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -32,9 +33,10 @@ from .port import (
 from .ratelimit import SiteGate
 from .render import adf_to_text
 
-# Server/DC lists every visible project in one answer (no search endpoint): kept a minute per
-# account, so a type-ahead over thousands of projects asks Jira once, not per keystroke.
-_server_projects: Expiring[list[Project]] = Expiring(ttl=60.0)
+# Cloud search is eventually consistent: an issue created a moment ago may not be found yet
+# (jira.md, "Writing"). Before a caller re-creates after an unknown outcome, look a few times.
+CLOUD_SEARCH_TRIES = (0.0, 1.0, 2.0)
+SERVER_PROJECTS_TTL = 60.0
 
 CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
 COMMENT_PAGE = 100
@@ -51,8 +53,13 @@ class JiraClient:
         on_exchange: ExchangeHook | None = None,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        project_lists: Expiring[list[Project]] | None = None,
     ) -> None:
+        """`project_lists`: where Server/DC project lists are kept (shared by the clients of a
+        process, so a type-ahead over thousands of projects asks Jira once a minute, not per
+        keystroke); a client of its own keeps them itself."""
         self._http = JiraHttp(conn, gate=gate, on_exchange=on_exchange, timeout=timeout, transport=transport)
+        self._project_lists = project_lists if project_lists is not None else Expiring(ttl=SERVER_PROJECTS_TTL)
         self._cloud = self._http.cloud
         # Cloud: v3 takes and returns ADF; Server/DC only has v2 (wiki-markup strings).
         self._api = "/rest/api/3" if self._cloud else "/rest/api/2"
@@ -106,10 +113,10 @@ class JiraClient:
 
     async def _server_projects(self) -> list[Project]:
         key = self._http.conn.account_key
-        found = _server_projects.get(key)
+        found = self._project_lists.get(key)
         if found is None:
             found = [parse.project(p) for p in await self._get("/project")]
-            _server_projects.put(key, found)
+            self._project_lists.put(key, found)
         return found
 
     async def project(self, key_or_id: str) -> Project:
@@ -179,7 +186,19 @@ class JiraClient:
         body = {"fields": issue_fields(draft, cloud=self._cloud)}
         return parse.issue_ref(await self._http.request("POST", f"{self._api}/issue", json_body=body, write=True))
 
+    async def find_issue_by_marker(self, project_key: str, label: str) -> IssueRef | None:
+        """The issue labelled `label`; on Cloud, searched again over a few seconds while the
+        index may not show a fresh issue yet."""
+        for delay in CLOUD_SEARCH_TRIES if self._cloud else (0.0,):
+            if delay:
+                await asyncio.sleep(delay)
+            found = await self.find_issue_by_label(project_key, label)
+            if found is not None:
+                return found
+        return None
+
     async def find_issue_by_label(self, project_key: str, label: str) -> IssueRef | None:
+        """One search for the label (no waiting for the index)."""
         jql = f"project = {jql_string(project_key)} AND labels = {jql_string(label)}"
         # Cloud removed POST /search (410); /search/jql pages by token and has no `total`.
         path = "/search/jql" if self._cloud else "/search"

@@ -20,6 +20,7 @@ from .port import (
     JiraAuthError,
     JiraConnectError,
     JiraError,
+    JiraNotFound,
     JiraPermanentError,
     JiraRetryableError,
 )
@@ -132,7 +133,7 @@ def error_for_response(
                                   outcome_unknown=write, **kw)
     if status in (404, 410):
         gone = " (this Jira API was removed)" if status == 410 else ""
-        return JiraPermanentError(text or f"Jira answered {status}{gone} to {method} {path}", **kw)
+        return JiraNotFound(text or f"Jira answered {status}{gone} to {method} {path}", **kw)
     return JiraPermanentError(text or f"Jira answered {status} to {method} {path}", **kw)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Literal, Protocol
 
+from ..domain.issue import IssueDraft  # noqa: F401  (the port takes the domain's draft)
+
 
 # ---------------------------------------------------------------- errors
 class JiraError(Exception):
@@ -45,6 +47,10 @@ class JiraRetryableError(JiraError):
 
 class JiraPermanentError(JiraError):
     """400 with errorMessages/errors, 404, 410: retrying the same request cannot help."""
+
+
+class JiraNotFound(JiraPermanentError):
+    """404/410: the project, issue or endpoint does not exist (or the account cannot see it)."""
 
 
 class JiraAuthError(JiraPermanentError):
@@ -168,20 +174,6 @@ class StatusInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class IssueDraft:
-    """What to create. The adapter renders Markdown to ADF (Cloud v3) or wiki markup (v2)."""
-
-    project_key: str
-    issue_type_id: str
-    summary: str  # already one line, <= 255 characters
-    description_markdown: str
-    priority_id: str | None = None
-    labels: tuple[str, ...] = ()  # includes the marker label that finds the issue again
-    # field id -> (text, "textfield" | "textarea"); textarea is ADF on Cloud v3
-    text_fields: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Exchange:
     """One request/response, secrets removed, for an incident's history."""
 
@@ -196,9 +188,26 @@ class Exchange:
 ExchangeHook = Callable[[Exchange], Awaitable[None] | None]
 
 
-# ---------------------------------------------------------------- the port
-class JiraPort(Protocol):
-    # identity and setup
+# ---------------------------------------------------------------- the ports
+class SyncJira(Protocol):
+    """What a reconcile needs of one Jira site: the calls that write an incident's issue."""
+
+    async def create_issue(self, draft: IssueDraft) -> IssueRef: ...
+    async def find_issue_by_marker(self, project_key: str, label: str) -> IssueRef | None:
+        """The issue carrying the marker label, however the site's search behaves (Cloud's
+        index lags behind a create: the adapter looks for a while before it says None)."""
+    async def get_issue(self, id_or_key: str) -> IssueState: ...
+    async def set_priority(self, issue_id: str, priority_id: str) -> None: ...
+    async def transitions(self, issue_id: str) -> list[Transition]: ...
+    async def transition(self, issue_id: str, transition_id: str, fields: dict[str, Any] | None = None) -> None: ...
+    async def add_comment(self, issue_id: str, markdown: str, ref: str) -> Comment: ...
+    async def comments(self, issue_id: str) -> list[Comment]: ...  # all pages, with their refs
+    async def aclose(self) -> None: ...
+
+
+class SetupJira(Protocol):
+    """What setting an integration up asks Jira: identity, projects, screens, workflows."""
+
     async def server_info(self) -> ServerInfo: ...
     async def myself(self) -> Myself: ...
     async def projects(self, query: str = "", limit: int = 50) -> list[Project]: ...
@@ -207,15 +216,9 @@ class JiraPort(Protocol):
     async def create_fields(self, project_key: str, issue_type_id: str) -> list[FieldMeta]: ...
     async def statuses(self, project_key: str, issue_type_id: str) -> list[StatusInfo]: ...
     async def my_permissions(self, project_key: str, permissions: list[str]) -> dict[str, bool]: ...
-
-    # the sync
-    async def create_issue(self, draft: IssueDraft) -> IssueRef: ...
-    async def find_issue_by_label(self, project_key: str, label: str) -> IssueRef | None: ...
-    async def get_issue(self, id_or_key: str) -> IssueState: ...
-    async def set_priority(self, issue_id: str, priority_id: str) -> None: ...
-    async def transitions(self, issue_id: str) -> list[Transition]: ...
-    async def transition(self, issue_id: str, transition_id: str, fields: dict[str, Any] | None = None) -> None: ...
-    async def add_comment(self, issue_id: str, markdown: str, ref: str) -> Comment: ...
-    async def comments(self, issue_id: str) -> list[Comment]: ...  # all pages, with their refs
-
+    async def create_issue(self, draft: IssueDraft) -> IssueRef: ...  # the console's test issue
     async def aclose(self) -> None: ...
+
+
+class JiraPort(SyncJira, SetupJira, Protocol):
+    """Both: what `JiraClient` implements."""

@@ -71,20 +71,24 @@ class SiteGate:
             yield
 
 
-_gates: dict[str, SiteGate] = {}
-
-
-def _site_key(base_url: str) -> str:
+def site_key(base_url: str) -> str:
     return base_url.strip().rstrip("/").lower()
 
 
-def gate_for(base_url: str, limit: int = DEFAULT_LIMIT) -> SiteGate:
-    """The process-wide gate of one Jira site (created on first use with `limit`)."""
-    key = _site_key(base_url)
-    gate = _gates.get(key)
-    if gate is None:
-        gate = _gates[key] = SiteGate(limit)
-    return gate
+class SiteGates:
+    """One gate per Jira site for everything a process sends there: setup look-ups, the
+    sync of every integration that points at the site, retries."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.limit = limit
+        self._gates: dict[str, SiteGate] = {}
+
+    def for_site(self, base_url: str) -> SiteGate:
+        key = site_key(base_url)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = SiteGate(self.limit)
+        return gate
 
 
 def retry_delay(

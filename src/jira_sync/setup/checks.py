@@ -12,16 +12,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.integration import IntegrationConfig, JiraPlatform, StatusMapping
+from ..domain.integration import IntegrationConfig, StatusMapping
+from ..domain.jira_meta import JiraMeta, StatusMeta
 from ..jira.port import (
     FieldMeta,
     IssueType,
     JiraAuthError,
     JiraConnectError,
     JiraError,
-    JiraPort,
+    SetupJira,
 )
-from .metadata import Screen, default_statuses
+from ..jira.site import platform_mismatch
+from .lookups import Screen, default_statuses
 
 PERMISSIONS = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ADD_COMMENTS"]
 
@@ -30,7 +32,7 @@ PERMISSIONS = ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_IS
 class CheckReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: JiraMeta = field(default_factory=JiraMeta)
 
     @property
     def ok(self) -> bool:
@@ -40,7 +42,7 @@ class CheckReport:
         return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings}
 
 
-async def check_integration(cfg: IntegrationConfig, jira: JiraPort) -> CheckReport:
+async def check_integration(cfg: IntegrationConfig, jira: SetupJira) -> CheckReport:
     report = CheckReport()
     try:
         await _check(cfg, jira, report)
@@ -53,12 +55,11 @@ async def check_integration(cfg: IntegrationConfig, jira: JiraPort) -> CheckRepo
     return report
 
 
-async def _check(cfg: IntegrationConfig, jira: JiraPort, report: CheckReport) -> None:
+async def _check(cfg: IntegrationConfig, jira: SetupJira, report: CheckReport) -> None:
     info = await jira.server_info()
-    is_cloud = info.deployment_type.lower() == "cloud"
-    if is_cloud != (cfg.jira.platform is JiraPlatform.CLOUD):
-        kind = "a Jira Cloud site" if is_cloud else f"Jira {info.deployment_type} {info.version}"
-        report.errors.append(f"wrong platform type: {cfg.jira.url} is {kind}; choose {'Cloud' if is_cloud else 'Server/Data Center'}")
+    mismatch = platform_mismatch(info, cfg.jira.platform, cfg.jira.url)
+    if mismatch is not None:
+        report.errors.append(mismatch)
         return
     me = await jira.myself()
     project = await jira.project(cfg.project)
@@ -74,15 +75,14 @@ async def _check(cfg: IntegrationConfig, jira: JiraPort, report: CheckReport) ->
     if issue_type is None:
         return
     fields = {f.id: f for f in await jira.create_fields(project.key, issue_type.id)}
-    meta = report.meta
-    meta.update(
+    report.meta = JiraMeta(
         project_key=project.key, project_id=project.id, issue_type_id=issue_type.id, issue_type_name=issue_type.name,
         account=me.display_name, deployment=info.deployment_type, version=info.version, checked_at=time.time(),
     )
     _check_priority(cfg, fields, report)
     _check_field_map(cfg, fields, report)
     _check_required(cfg, fields, report)
-    meta["labels_on_screen"] = "labels" in fields
+    report.meta.labels_on_screen = "labels" in fields
     if "labels" not in fields:
         report.warnings.append(
             "the Labels field is not on this issue type's create screen: the service cannot mark issues with "
@@ -102,12 +102,12 @@ def _pick_issue_type(types: list[IssueType], wanted: str, report: CheckReport) -
 
 def _check_priority(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
     priority = fields.get("priority")
-    report.meta["priority_on_screen"] = priority is not None
+    report.meta.priority_on_screen = priority is not None
     if not cfg.severity_map:
         return
     if priority is None:
         report.errors.append(
-            f"issue type {report.meta['issue_type_name']} has no Priority field on its create screen: "
+            f"issue type {report.meta.issue_type_name} has no Priority field on its create screen: "
             "severity mapping cannot be configured (remove it, or add Priority to the screen)"
         )
         return
@@ -119,8 +119,8 @@ def _check_priority(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report
             report.errors.append(f"priority {value!r} (for {severity.value}) is not one of: {', '.join(allowed.values())}")
         else:
             resolved[severity.value] = match
-    report.meta["severity_priority_ids"] = resolved
-    report.meta["priorities"] = allowed
+    report.meta.severity_priority_ids = resolved
+    report.meta.priorities = allowed
 
 
 def _check_field_map(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
@@ -133,7 +133,7 @@ def _check_field_map(cfg: IntegrationConfig, fields: dict[str, FieldMeta], repor
             report.errors.append(f"field {f.name!r} ({f.id}) is not a text field: only text fields can be mapped")
         else:
             kinds[f.id] = f.text_kind
-    report.meta["text_fields"] = kinds
+    report.meta.text_fields = kinds
 
 
 def _check_required(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
@@ -144,9 +144,9 @@ def _check_required(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report
         )
 
 
-async def _check_statuses(cfg: IntegrationConfig, jira: JiraPort, project: str, issue_type_id: str, report: CheckReport) -> None:
+async def _check_statuses(cfg: IntegrationConfig, jira: SetupJira, project: str, issue_type_id: str, report: CheckReport) -> None:
     statuses = await jira.statuses(project, issue_type_id)
-    report.meta["statuses"] = [{"id": s.id, "name": s.name, "category": s.category} for s in statuses]
+    report.meta.statuses = [StatusMeta(id=s.id, name=s.name, category=s.category) for s in statuses]
     known = {s.name.casefold() for s in statuses}
 
     def missing(m: StatusMapping) -> list[tuple[str, str]]:
@@ -155,7 +155,7 @@ async def _check_statuses(cfg: IntegrationConfig, jira: JiraPort, project: str, 
 
     mapping = cfg.status_map
     if mapping is None:  # defaults: English, or Chinese where the workflow speaks it
-        mapping, report.meta["default_statuses"] = default_statuses(statuses)
+        mapping, report.meta.default_statuses = default_statuses(statuses)
     available = ", ".join(s.name for s in statuses)
     for label, name in missing(mapping):
         report.errors.append(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}")

@@ -1,6 +1,6 @@
 """What the console and the REST API look up in Jira while an integration is being set up.
 
-Each look-up takes a `JiraPort` for the connection being configured, so it works before
+Each look-up takes a `SetupJira` for the connection being configured, so it works before
 anything is saved. Answers are plain dicts, ready for JSON and for templates.
 `check_connection` turns every way step 1 can fail into one plain sentence and a `problem`
 code: unreachable, tls, timeout, not_jira, wrong_platform, bad_credentials,
@@ -18,7 +18,8 @@ from ..domain.integration import (
     JiraPlatform,
     StatusMapping,
 )
-from ..jira.port import FieldMeta, JiraAuthError, JiraConnectError, JiraError, JiraPort, StatusInfo
+from ..jira.port import FieldMeta, JiraAuthError, JiraConnectError, JiraError, SetupJira, StatusInfo
+from ..jira.site import platform_mismatch
 
 # filled by Jira or by every create jira-sync sends
 ALWAYS_SET = frozenset({"project", "issuetype", "summary", "description", "reporter"})
@@ -37,17 +38,15 @@ class ConnectionResult:
         return asdict(self)
 
 
-async def check_connection(conn: JiraConnection, jira: JiraPort, *, worked_before: bool = False) -> ConnectionResult:
+async def check_connection(conn: JiraConnection, jira: SetupJira, *, worked_before: bool = False) -> ConnectionResult:
     """`worked_before`: these exact credentials were accepted earlier (a saved integration's).
     A 401 then means the token expired or was revoked (jira.md: Cloud tokens expire within a
     year), and the person is told exactly that instead of "wrong credentials"."""
     try:
         info = await jira.server_info()
-        is_cloud = info.deployment_type.lower() == "cloud"
-        if is_cloud != (conn.platform is JiraPlatform.CLOUD):
-            kind = "a Jira Cloud site" if is_cloud else f"Jira {info.deployment_type} {info.version}"
-            choose = "Cloud" if is_cloud else "Server / Data Center"
-            return ConnectionResult(False, "wrong_platform", f"{conn.url} is {kind}: choose the platform type {choose}.",
+        mismatch = platform_mismatch(info, conn.platform, conn.url)
+        if mismatch is not None:
+            return ConnectionResult(False, "wrong_platform", mismatch[0].upper() + mismatch[1:],
                                     info.deployment_type, info.version)
         me = await jira.myself()
     except JiraAuthError as exc:
@@ -66,11 +65,11 @@ async def check_connection(conn: JiraConnection, jira: JiraPort, *, worked_befor
                             info.deployment_type, info.version, me.display_name)
 
 
-async def projects(jira: JiraPort, query: str = "", limit: int = 50) -> list[dict[str, str]]:
+async def projects(jira: SetupJira, query: str = "", limit: int = 50) -> list[dict[str, str]]:
     return [{"id": p.id, "key": p.key, "name": p.name} for p in await jira.projects(query.strip(), limit)]
 
 
-async def issue_types(jira: JiraPort, project: str) -> list[dict[str, Any]]:
+async def issue_types(jira: SetupJira, project: str) -> list[dict[str, Any]]:
     return [{"id": t.id, "name": t.name, "subtask": t.subtask} for t in await jira.issue_types(project)]
 
 
@@ -111,7 +110,7 @@ class Screen:
         return [f for f in self.required_fields() if not f["has_default"] and f["id"] not in filled]
 
 
-async def screen(jira: JiraPort, project: str, issue_type_id: str) -> Screen:
+async def screen(jira: SetupJira, project: str, issue_type_id: str) -> Screen:
     return Screen(await jira.create_fields(project, issue_type_id))
 
 
@@ -127,7 +126,7 @@ def default_statuses(statuses: list[StatusInfo]) -> tuple[StatusMapping, str]:
     return DEFAULT_STATUSES, "en"
 
 
-async def statuses(jira: JiraPort, project: str, issue_type_id: str) -> dict[str, Any]:
+async def statuses(jira: SetupJira, project: str, issue_type_id: str) -> dict[str, Any]:
     found = await jira.statuses(project, issue_type_id)
     defaults, language = default_statuses(found)
     names = {s.name.casefold(): s.name for s in found}

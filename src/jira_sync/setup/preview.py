@@ -13,10 +13,10 @@ from typing import Any
 
 from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
+from ..domain.jira_meta import JiraMeta
 from ..domain.mapping import issue_draft
-from ..jira.client_body import issue_fields
-from ..jira.port import IssueRef, JiraPort
-from ..jira.render.html import adf_to_html, wiki_to_html
+from ..jira.port import IssueRef, SetupJira
+from ..jira.site import create_request, rich_text_html
 from ..sources.flashduty import PayloadError, parse_webhook
 
 TEST_LABEL = "jira-sync-test"
@@ -73,28 +73,25 @@ class Preview:
 
 
 def build_preview(
-    cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot, *, cloud: bool,
-    priority_names: dict[str, str], field_names: dict[str, str],
+    cfg: IntegrationConfig, meta: JiraMeta, snap: IncidentSnapshot, *, field_names: dict[str, str],
 ) -> Preview:
+    """`meta.priorities` names the priorities; `field_names` the mapped text fields."""
     draft = issue_draft(cfg, meta, snap)
-    body = issue_fields(draft, cloud=cloud)
+    request = create_request(draft, cfg.jira.platform)
+    body = request["fields"]
     description = body.get("description")
-    if description is None:
-        html = ""
-    else:
-        html = adf_to_html(description) if cloud else wiki_to_html(description)
     return Preview(
         summary=body["summary"],
-        description_html=html,
+        description_html=rich_text_html(description, cfg.jira.platform),
         description_body=description,
-        priority=priority_names.get(draft.priority_id or "", draft.priority_id),
+        priority=meta.priority_name(draft.priority_id),
         labels=list(draft.labels),
         fields=[(field_names.get(fid, fid), text) for fid, (text, _kind) in draft.text_fields.items()],
-        request={"fields": body},
+        request=request,
     )
 
 
-async def create_test_issue(jira: JiraPort, cfg: IntegrationConfig, meta: dict[str, Any], snap: IncidentSnapshot) -> IssueRef:
+async def create_test_issue(jira: SetupJira, cfg: IntegrationConfig, meta: JiraMeta, snap: IncidentSnapshot) -> IssueRef:
     draft = issue_draft(cfg, meta, snap)
-    labels = (TEST_LABEL,) if meta.get("labels_on_screen", True) else ()
+    labels = (TEST_LABEL,) if meta.labels_on_screen else ()
     return await jira.create_issue(replace(draft, summary=TEST_PREFIX + draft.summary, labels=labels))

@@ -9,9 +9,19 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .sqlite_inline import InlineEngine
+
+# The names the rest of the service uses for the database handles: no module outside
+# store/ imports SQLAlchemy.
+Engine = AsyncEngine
+Connection = AsyncConnection
+
+
+class ConstraintViolated(Exception):
+    """A write broke a constraint: a unique key, or a row it refers to is gone."""
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -67,6 +77,16 @@ async def migrate(engine: AsyncEngine) -> None:
 @contextlib.asynccontextmanager
 async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A write transaction: the same on both databases (SQLite's one inline connection
-    never interleaves two; PostgreSQL has row locks)."""
-    async with engine.begin() as conn:
+    never interleaves two; PostgreSQL has row locks). Commits when the block ends."""
+    try:
+        async with engine.begin() as conn:
+            yield conn
+    except IntegrityError as exc:
+        raise ConstraintViolated(str(exc.orig)) from exc
+
+
+@contextlib.asynccontextmanager
+async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads (no transaction is committed)."""
+    async with engine.connect() as conn:
         yield conn

@@ -10,14 +10,45 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..crypto import SecretBox
 from ..domain.integration import IntegrationConfig
+from ..domain.jira_meta import JiraMeta
 from .tables import events, incidents, integrations
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationRow:
+    """An integration's row as stored: secrets still encrypted (or hashed)."""
+
+    id: int
+    name: str
+    enabled: bool
+    config: dict[str, Any]  # IntegrationConfig without jira.secret and flashduty.app_key
+    jira_meta: dict[str, Any]
+    jira_secret_enc: str
+    flashduty_app_key_enc: str | None
+    webhook_secret_hash: str
+    synced_count: int
+    created_at: float
+    updated_at: float  # moves with every change: cached clients and triggers key on it
+
+    @property
+    def version(self) -> tuple[int, float]:
+        return self.id, self.updated_at
+
+    def public_config(self) -> IntegrationConfig:
+        """The configuration without credentials (a placeholder secret): enough for the
+        trigger and for showing, never for calling Jira or Flashduty."""
+        data = {**self.config, "enabled": self.enabled, "jira": {**self.config["jira"], "secret": "-"}}
+        return IntegrationConfig.model_validate(data)
+
+    def meta(self) -> JiraMeta:
+        return JiraMeta.model_validate(self.jira_meta or {})
 
 
 @dataclass(frozen=True, slots=True)
 class StoredIntegration:
     id: int
     config: IntegrationConfig  # with secrets decrypted: never serialise this to a client
-    jira_meta: dict[str, Any]
+    jira_meta: JiraMeta
     webhook_secret_hash: str
     created_at: float
     updated_at: float
@@ -27,9 +58,27 @@ class StoredIntegration:
         return self.config.enabled
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counters for lists: last event received, incidents synced, failures, last error."""
+
+    last_event_at: float | None
+    incidents_synced: int
+    failed: int
+    last_error: str | None
+
+
+def _row(r: Any) -> IntegrationRow:
+    return IntegrationRow(
+        id=r.id, name=r.name, enabled=r.enabled, config=r.config, jira_meta=r.jira_meta or {},
+        jira_secret_enc=r.jira_secret_enc, flashduty_app_key_enc=r.flashduty_app_key_enc,
+        webhook_secret_hash=r.webhook_secret_hash, synced_count=r.synced_count or 0,
+        created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
 def _public_config(cfg: IntegrationConfig) -> dict[str, Any]:
-    data = cfg.model_dump(mode="json", exclude={"jira": {"secret"}, "flashduty": {"app_key"}})
-    return data
+    return cfg.model_dump(mode="json", exclude={"jira": {"secret"}, "flashduty": {"app_key"}})
 
 
 def _row_values(cfg: IntegrationConfig, box: SecretBox) -> dict[str, Any]:
@@ -43,7 +92,7 @@ def _row_values(cfg: IntegrationConfig, box: SecretBox) -> dict[str, Any]:
     )
 
 
-def from_row(row: Any, box: SecretBox) -> StoredIntegration:
+def decrypt(row: IntegrationRow, box: SecretBox) -> StoredIntegration:
     data = dict(row.config)
     data["enabled"] = row.enabled
     data["jira"] = {**data["jira"], "secret": box.decrypt(row.jira_secret_enc)}
@@ -52,7 +101,7 @@ def from_row(row: Any, box: SecretBox) -> StoredIntegration:
     return StoredIntegration(
         id=row.id,
         config=IntegrationConfig.model_validate(data),
-        jira_meta=dict(row.jira_meta or {}),
+        jira_meta=row.meta(),
         webhook_secret_hash=row.webhook_secret_hash,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -60,12 +109,13 @@ def from_row(row: Any, box: SecretBox) -> StoredIntegration:
 
 
 async def insert(
-    conn: AsyncConnection, cfg: IntegrationConfig, box: SecretBox, webhook_hash: str, meta: dict[str, Any]
+    conn: AsyncConnection, cfg: IntegrationConfig, box: SecretBox, webhook_hash: str, meta: JiraMeta
 ) -> int:
     now = time.time()
     res = await conn.execute(
         integrations.insert().values(
-            **_row_values(cfg, box), webhook_secret_hash=webhook_hash, jira_meta=meta, created_at=now, updated_at=now
+            **_row_values(cfg, box), webhook_secret_hash=webhook_hash, jira_meta=meta.to_json(),
+            created_at=now, updated_at=now,
         )
     )
     return int(res.inserted_primary_key[0])
@@ -79,8 +129,9 @@ async def _update(conn: AsyncConnection, integration_id: int, **values: Any) -> 
     return res.rowcount == 1
 
 
-async def update(conn: AsyncConnection, integration_id: int, cfg: IntegrationConfig, box: SecretBox, meta: dict) -> bool:
-    return await _update(conn, integration_id, **_row_values(cfg, box), jira_meta=meta)
+async def update(conn: AsyncConnection, integration_id: int, cfg: IntegrationConfig, box: SecretBox,
+                 meta: JiraMeta) -> bool:
+    return await _update(conn, integration_id, **_row_values(cfg, box), jira_meta=meta.to_json())
 
 
 async def set_enabled(conn: AsyncConnection, integration_id: int, enabled: bool) -> bool:
@@ -99,41 +150,47 @@ async def delete(conn: AsyncConnection, integration_id: int) -> bool:
     return res.rowcount == 1
 
 
-async def get_row(conn: AsyncConnection, integration_id: int) -> Any | None:
-    return (await conn.execute(sa.select(integrations).where(integrations.c.id == integration_id))).first()
+async def get_row(conn: AsyncConnection, integration_id: int) -> IntegrationRow | None:
+    found = (await conn.execute(sa.select(integrations).where(integrations.c.id == integration_id))).first()
+    return _row(found) if found else None
 
 
-async def get(conn: AsyncConnection, integration_id: int, box: SecretBox) -> StoredIntegration | None:
-    row = await get_row(conn, integration_id)
-    return from_row(row, box) if row else None
-
-
-async def get_rows(conn: AsyncConnection, ids: set[int]) -> dict[int, Any]:
+async def get_rows(conn: AsyncConnection, ids: set[int]) -> dict[int, IntegrationRow]:
     rows = await conn.execute(sa.select(integrations).where(integrations.c.id.in_(sorted(ids))))
-    return {r.id: r for r in rows}
+    return {r.id: _row(r) for r in rows}
 
 
-async def find_by_name(conn: AsyncConnection, name: str) -> Any | None:
-    return (await conn.execute(sa.select(integrations).where(integrations.c.name == name))).first()
+async def find_by_name(conn: AsyncConnection, name: str) -> IntegrationRow | None:
+    found = (await conn.execute(sa.select(integrations).where(integrations.c.name == name))).first()
+    return _row(found) if found else None
 
 
-async def list_rows(conn: AsyncConnection) -> list[Any]:
-    return list((await conn.execute(sa.select(integrations).order_by(integrations.c.id))).all())
-
-
-async def summary(conn: AsyncConnection, integration_id: int) -> dict[str, Any]:
-    """Counters for lists: last event received, incidents synced, failures, last error.
-
-    Each is a single row or an index range (the synced count is kept by the worker, the
-    failed and errored rows have indexes of their own), so a list page costs the same at
-    100k incidents as at 1k, not a walk over all of them.
-    """
+def _summary_columns(integration_id: Any) -> list[Any]:
+    """Each counter is a single row or an index range (the synced count is kept by the worker,
+    the failed and errored rows have indexes of their own), so a list page costs the same at
+    100k incidents as at 1k, not a walk over all of them."""
     c = incidents.c
     mine = c.integration_id == integration_id
-    last_event = await conn.scalar(sa.select(sa.func.max(events.c.received_at)).where(events.c.integration_id == integration_id))
-    synced = await conn.scalar(sa.select(integrations.c.synced_count).where(integrations.c.id == integration_id)) or 0
-    failed = await conn.scalar(sa.select(sa.func.count()).where(mine, c.state == "failed"))
-    last_error = await conn.scalar(
+    return [
+        sa.select(sa.func.max(events.c.received_at)).where(events.c.integration_id == integration_id)
+        .scalar_subquery().label("last_event_at"),
+        sa.select(sa.func.count()).where(mine, c.state == "failed").scalar_subquery().label("failed"),
         sa.select(c.last_error).where(mine, c.last_error.is_not(None)).order_by(c.updated_at.desc()).limit(1)
-    )
-    return {"last_event_at": last_event, "incidents_synced": synced, "failed": failed, "last_error": last_error}
+        .scalar_subquery().label("last_error"),
+    ]
+
+
+def _summary(r: Any) -> Summary:
+    return Summary(r.last_event_at, r.synced_count or 0, r.failed or 0, r.last_error)
+
+
+async def list_with_summaries(conn: AsyncConnection) -> list[tuple[IntegrationRow, Summary]]:
+    """Every integration with its counters, in one statement."""
+    q = sa.select(integrations, *_summary_columns(integrations.c.id)).order_by(integrations.c.id)
+    return [(_row(r), _summary(r)) for r in await conn.execute(q)]
+
+
+async def with_summary(conn: AsyncConnection, integration_id: int) -> tuple[IntegrationRow, Summary] | None:
+    q = sa.select(integrations, *_summary_columns(integrations.c.id)).where(integrations.c.id == integration_id)
+    found = (await conn.execute(q)).first()
+    return (_row(found), _summary(found)) if found else None

@@ -1,8 +1,8 @@
-"""The sync queue: accepting events, claiming incidents, recording progress.
+"""The sync queue, the side that fills it: accepted events, manual syncs and retries; and
+what an operator sees of it (counts) and its housekeeping.
 
-All SQL that moves an incident through idle -> pending -> (claimed) -> idle | failed
-lives here. The one dialect branch is the claim (FOR UPDATE SKIP LOCKED on PostgreSQL;
-SQLite serialises writers, so its plain UPDATE is already atomic).
+An incident moves idle -> pending -> (claimed) -> idle | failed. This module makes
+incidents pending; `claims.py` is the worker's side (claim, record, finish, fail).
 """
 from __future__ import annotations
 
@@ -17,30 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.incident import WebhookEvent
 from .db import write
-from .tables import comments, events, exchanges, incidents, integrations
+from .incidents import IncidentRecord
+from .notify import wake_workers
+from .tables import events, exchanges, incidents, integrations
 
-NOTIFY_CHANNEL = "jira_sync_wakeup"
 
-
-def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
+def insert_for(dialect: str):  # type: ignore[no-untyped-def]
     """The dialect's INSERT, which has ON CONFLICT (same syntax on SQLite and PostgreSQL)."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def _insert(conn: AsyncConnection, table: sa.Table):  # type: ignore[no-untyped-def]
-    return _insert_for(conn.dialect.name)(table)
-
-
-@functools.cache
-def _wake_statement(dialect: str) -> Any:
-    return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")) if dialect == "postgresql" else None
-
-
-async def _wake_workers(conn: AsyncConnection) -> None:
-    """Tell `jira-sync worker` processes (PostgreSQL) that work is queued, once this commits."""
-    statement = _wake_statement(conn.dialect.name)
-    if statement is not None:
-        await conn.execute(statement)
 
 
 # ------------------------------------------------------------------ accepting events
@@ -69,7 +53,7 @@ def _ingest_statements(dialect: str) -> tuple[Any, Any]:
     more than running it, so they are built once with bind parameters and SQLAlchemy's
     compiled cache does the rest. Both run as multi-row statements for a batch.
     """
-    insert = _insert_for(dialect)
+    insert = insert_for(dialect)
     new_events = insert(events).on_conflict_do_nothing().returning(events.c.integration_id, events.c.event_id)
     now = sa.bindparam("now", type_=sa.Float)
     up = insert(incidents)
@@ -124,7 +108,7 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
         rows = [merged[k] for k in sorted(merged)]
         states = {(r.integration_id, r.incident_id): r for r in await conn.execute(upsert, rows)}
     if any(r.state == "pending" for r in states.values()):
-        await _wake_workers(conn)
+        await wake_workers(conn)
 
     results = []
     for i, item in enumerate(batch):
@@ -171,7 +155,7 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     row.update(state="pending" if active else "idle", pending_since=now if active else None, due_at=now if active else None)
 
 
-async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: str) -> dict | None:
+async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: str) -> IncidentRecord | None:
     """The manual trigger from the API: activate and queue an incident we have a snapshot of."""
     now = time.time()
     c = incidents.c
@@ -190,13 +174,14 @@ async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: 
         )
         .returning(*incidents.c)
     )
-    row = res.mappings().first()
-    if row is not None:
-        await _wake_workers(conn)
-    return dict(row) if row else None
+    row = res.first()
+    if row is None:
+        return None
+    await wake_workers(conn)
+    return IncidentRecord.of(row)
 
 
-async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: str) -> dict | None:
+async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: str) -> IncidentRecord | None:
     now = time.time()
     c = incidents.c
     res = await conn.execute(
@@ -205,183 +190,28 @@ async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: 
         .values(state="pending", due_at=now, pending_since=now, attempts=0, updated_at=now)
         .returning(*incidents.c)
     )
-    row = res.mappings().first()
-    if row is not None:
-        await _wake_workers(conn)
-    return dict(row) if row else None
-
-
-# ------------------------------------------------------------------ the worker's side
-# What the worker learns about the issue while reconciling; written with finish/fail.
-JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id")
-
-
-def _b(name: str, type_: Any = None) -> Any:
-    return sa.bindparam(name, type_=type_)
-
-
-@functools.cache
-def _worker_statements(dialect: str) -> dict[str, Any]:
-    """The worker's statements, built once per dialect (they run for every reconcile)."""
-    c = incidents.c
-    now = _b("now", sa.Float)
-    owned = sa.and_(c.id == _b("row_id"), c.lease_owner == _b("owner"))
-    due = (
-        sa.select(c.id)
-        .join(integrations, integrations.c.id == c.integration_id)
-        .where(
-            c.state == "pending",
-            c.due_at <= now,
-            sa.or_(c.lease_until.is_(None), c.lease_until < now),
-            integrations.c.enabled.is_(True),
-        )
-        .order_by(c.due_at)
-        .limit(_b("limit"))
-    )
-    if dialect == "postgresql":
-        due = due.with_for_update(of=incidents, skip_locked=True)
-    more = sa.or_(c.change_seq > _b("p_seq"), c.comment_seq > _b("p_comment_seq"))
-    # bind names differ from column names: SQLAlchemy reserves those in UPDATE ... SET
-    jira_state = {col: _b(f"p_{col}") for col in JIRA_STATE}
-    return {
-        "claim": incidents.update()
-        .where(c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float))
-        .returning(*incidents.c),
-        "finish": incidents.update()
-        .where(owned)
-        .values(
-            synced_seq=_b("p_seq"),
-            comment_synced_seq=_b("p_comment_seq"),
-            state=sa.case((more, "pending"), else_="idle"),
-            pending_since=sa.case((more, now), else_=None),
-            due_at=sa.case((more, now), else_=None),
-            lease_owner=None,
-            lease_until=None,
-            attempts=0,
-            last_error=None,
-            last_synced_at=now,
-            updated_at=now,
-            **jira_state,
-        )
-        .returning(c.state),
-        "fail": incidents.update()
-        .where(owned)
-        .values(
-            state=_b("p_state"),
-            due_at=_b("p_due_at", sa.Float),
-            lease_owner=None,
-            lease_until=None,
-            last_error=_b("error"),
-            attempts=c.attempts + 1,
-            updated_at=now,
-            **jira_state,
-        ),
-    }
-
-
-def _statements(conn: AsyncConnection) -> dict[str, Any]:
-    return _worker_statements(conn.dialect.name)
-
-
-async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: float) -> list[dict]:
-    """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
-    the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
-    now = time.time()
-    async with write(engine) as conn:
-        params = dict(now=now, owner=owner, until=now + lease_seconds, limit=limit)
-        return [dict(r) for r in (await conn.execute(_statements(conn)["claim"], params)).mappings()]
-
-
-_COUNT_LINK = (
-    integrations.update()
-    .where(integrations.c.id == sa.select(incidents.c.integration_id).where(
-        incidents.c.id == _b("row_id"), incidents.c.lease_owner == _b("owner"), incidents.c.jira_issue_id.is_(None),
-    ).scalar_subquery())
-    .values(synced_count=integrations.c.synced_count + 1)
-)
-
-
-@functools.cache
-def _record_statement(columns: tuple[str, ...]) -> Any:
-    c = incidents.c
-    return (
-        incidents.update()
-        .where(c.id == _b("row_id"), c.lease_owner == _b("owner"))
-        .values(updated_at=_b("now", sa.Float), **{col: _b(f"p_{col}") for col in columns})
-    )
-
-
-async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: Any) -> bool:
-    """Commit what Jira now holds at once (used around the create, where a crash must
-    leave a trace: "creating" before the call, the issue id after). False = lease lost."""
-    stmt = _record_statement(tuple(sorted(values)))
-    async with write(engine) as conn:
-        if values.get("jira_issue_id") is not None:
-            # first link of this incident (and the lease still ours): one more synced
-            await conn.execute(_COUNT_LINK, dict(row_id=row_id, owner=owner))
-        params = {f"p_{col}": value for col, value in values.items()}
-        res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
-        return res.rowcount == 1
-
-
-async def finish(engine: AsyncEngine, row: dict[str, Any], owner: str, log: list[dict]) -> bool:
-    """Done with the snapshot we claimed (its change_seq/comment_seq, and the Jira state the
-    reconcile left in `row`); stays pending, and returns True, if newer changes arrived."""
-    params = dict(
-        row_id=row["id"], owner=owner, now=time.time(), p_seq=row["change_seq"], p_comment_seq=row["comment_seq"],
-        **{f"p_{col}": row[col] for col in JIRA_STATE},
-    )
-    async with write(engine) as conn:
-        await _write_log(conn, row["id"], log)
-        state = (await conn.execute(_statements(conn)["finish"], params)).scalar()
-    return state == "pending"
-
-
-async def fail(
-    engine: AsyncEngine, row: dict[str, Any], owner: str, error: str, log: list[dict], *, retry_at: float | None
-) -> None:
-    """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a
-    person). What did reach Jira before the failure is kept."""
-    params = dict(
-        row_id=row["id"], owner=owner, now=time.time(), error=error[:4000],
-        p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at,
-        **{f"p_{col}": row[col] for col in JIRA_STATE},
-    )
-    async with write(engine) as conn:
-        await _write_log(conn, row["id"], log)
-        await conn.execute(_statements(conn)["fail"], params)
-
-
-async def _write_log(conn: AsyncConnection, row_id: int, log: list[dict]) -> None:
-    if log:
-        await conn.execute(exchanges.insert(), [dict(incident_row_id=row_id, **entry) for entry in log])
-
-
-# ------------------------------------------------------------------ comments
-async def comment_states(engine: AsyncEngine, row_id: int) -> dict[str, str]:
-    async with engine.connect() as conn:
-        res = await conn.execute(
-            sa.select(comments.c.source_id, comments.c.state).where(comments.c.incident_row_id == row_id)
-        )
-        return {r.source_id: r.state for r in res}
-
-
-async def mark_comment(engine: AsyncEngine, row_id: int, source_id: str, state: str, jira_id: str | None = None) -> None:
-    async with write(engine) as conn:
-        ins = _insert(conn, comments).values(
-            incident_row_id=row_id, source_id=source_id, state=state, jira_comment_id=jira_id, created_at=time.time()
-        )
-        await conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=[comments.c.incident_row_id, comments.c.source_id],
-                set_={"state": state, "jira_comment_id": jira_id},
-            )
-        )
+    row = res.first()
+    if row is None:
+        return None
+    await wake_workers(conn)
+    return IncidentRecord.of(row)
 
 
 # ------------------------------------------------------------------ what an operator sees
-async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    waiting: int  # due or backing off, not claimed
+    in_flight: int  # claimed by a worker now
+    failed: int  # waiting for a person (retry)
+    linked: int  # incidents with a Jira issue
+    oldest_waiting_age_seconds: float
+
+    @property
+    def all_synced(self) -> bool:
+        return self.waiting == 0 and self.in_flight == 0 and self.failed == 0
+
+
+async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) -> QueueStats:
     """Waiting, in flight, failed, linked. /healthz runs this on every probe, so each count
     reads an index range (the pending and failed rows) or the kept counter (linked), not
     every incident: at 100k incidents one pass over the table took 40 ms of the event loop."""
@@ -404,15 +234,13 @@ async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) 
     if integration_id is not None:
         counted = counted.where(integrations.c.id == integration_id)
     linked = await conn.scalar(counted)
-    waiting = pending.pending - pending.in_flight
-    return {
-        "waiting": waiting,
-        "in_flight": pending.in_flight,
-        "failed": failed,
-        "linked": linked,
-        "oldest_waiting_age_seconds": round(now - pending.oldest, 3) if pending.oldest else 0.0,
-        "all_synced": waiting == 0 and pending.in_flight == 0 and failed == 0,
-    }
+    return QueueStats(
+        waiting=pending.pending - pending.in_flight,
+        in_flight=pending.in_flight,
+        failed=failed or 0,
+        linked=linked or 0,
+        oldest_waiting_age_seconds=round(now - pending.oldest, 3) if pending.oldest else 0.0,
+    )
 
 
 

@@ -1,30 +1,36 @@
 """One Jira client (and Flashduty API client) per integration, kept while it is unchanged.
 
 Clients hold keep-alive connection pools, so reusing them across incidents is what makes
-a steady-state change cost one round trip, not a TLS handshake too.
+a steady-state change cost one round trip, not a TLS handshake too. They are made by the
+wiring's factories (`bootstrap.py`), the same ones setup uses.
 """
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from ..crypto import SecretBox
-from ..jira.client import JiraClient
-from ..jira.port import Exchange, JiraPort
-from ..jira.ratelimit import gate_for
-from ..settings import Settings
+from ..domain.integration import FlashdutyApi as FlashdutyConfig
+from ..domain.integration import JiraConnection
+from ..domain.jira_meta import JiraMeta
+from ..domain.integration import IntegrationConfig
+from ..jira.port import ExchangeHook, SyncJira
 from ..sources.flashduty_api import FlashdutyApi
-from ..store.integrations import StoredIntegration, from_row
+from ..store.integrations import IntegrationRow, decrypt
 from .known_state import WorkflowMemory
+
+JiraFactory = Callable[[JiraConnection, ExchangeHook | None], SyncJira]
+FlashdutyFactory = Callable[[FlashdutyConfig], "FlashdutyApi | None"]
 
 
 @dataclass
 class IntegrationClients:
     """What a reconcile needs of one integration, built once per configuration version."""
 
-    stored: StoredIntegration
-    jira: JiraPort
+    config: IntegrationConfig
+    meta: JiraMeta
+    jira: SyncJira
     flashduty: FlashdutyApi | None
     workflow: WorkflowMemory = field(default_factory=WorkflowMemory)
 
@@ -35,21 +41,24 @@ class IntegrationClients:
 
 
 class ClientCache:
-    def __init__(self, settings: Settings, on_exchange: Callable[[Exchange], Any] | None) -> None:
-        self.settings = settings
+    def __init__(self, box: SecretBox, jira: JiraFactory, flashduty: FlashdutyFactory,
+                 on_exchange: ExchangeHook | None) -> None:
+        self.box = box
+        self._jira = jira
+        self._flashduty = flashduty
         self.on_exchange = on_exchange
         self._entries: dict[int, tuple[float, IntegrationClients]] = {}
 
-    def get(self, row: Any, box: SecretBox) -> IntegrationClients:
+    def get(self, row: IntegrationRow) -> IntegrationClients:
         entry = self._entries.get(row.id)
         if entry is not None and entry[0] == row.updated_at:
             return entry[1]
         if entry is not None:  # configuration changed: retire the old clients
             asyncio.ensure_future(entry[1].aclose())
-        stored = from_row(row, box)
-        clients = IntegrationClients(
-            stored, make_jira_client(stored, self.settings, self.on_exchange), make_flashduty_client(stored)
-        )
+        stored = decrypt(row, self.box)
+        cfg = stored.config
+        clients = IntegrationClients(cfg, stored.jira_meta, self._jira(cfg.jira, self.on_exchange),
+                                     self._flashduty(cfg.flashduty))
         self._entries[row.id] = (row.updated_at, clients)
         return clients
 
@@ -57,23 +66,3 @@ class ClientCache:
         entries, self._entries = list(self._entries.values()), {}
         for _, clients in entries:
             await clients.aclose()
-
-
-def make_jira_client(
-    stored: StoredIntegration, settings: Settings, on_exchange: Callable[[Exchange], Any] | None = None
-) -> JiraClient:
-    conn = stored.config.jira
-    return JiraClient(
-        conn,
-        gate=gate_for(conn.url, settings.site_concurrency),
-        on_exchange=on_exchange,
-        timeout=settings.jira_timeout,
-    )
-
-
-def make_flashduty_client(stored: StoredIntegration) -> FlashdutyApi | None:
-    fd = stored.config.flashduty
-    if fd.app_key is None:
-        return None
-    return FlashdutyApi(fd.base_url, fd.app_key.get_secret_value())
-

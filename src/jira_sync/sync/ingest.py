@@ -13,28 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import Any
 
 from ..crypto import webhook_secret_matches
-from ..domain.conditions import compile_conditions
-from ..domain.incident import IncidentSnapshot, WebhookEvent
-from ..domain.integration import IntegrationConfig
+from ..domain.trigger import Trigger
 from ..sources.flashduty import PayloadError, parse_webhook
 from ..store import queue
-from ..store.db import write
+from ..store.db import ConstraintViolated, Engine, write
+from ..store.integrations import IntegrationRow
 from ..store.queue import Accepted, Incoming
 from .changes import IntegrationRows
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-# How long an integration's row (secret hash, trigger) is reused without asking the
-# database. Changes through this process's API take effect at once (`forget`); changes
-# from another process (`jira-sync integrations apply`) within this many seconds.
-ROW_TTL = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,38 +39,17 @@ UNAUTHORIZED = IngestResult(401, {"error": "unauthorized", "message": "missing o
 UNAVAILABLE = IngestResult(503, {"error": "unavailable", "message": "the event could not be stored; nothing was recorded"})
 
 
-class Trigger:
-    """An integration's trigger, compiled once per configuration version."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        cfg = IntegrationConfig.model_validate({**config, "jira": {**config["jira"], "secret": "-"}})
-        self.automatic = cfg.trigger == "automatic"
-        self.channels = frozenset(cfg.channels)
-        self.match: Callable[[IncidentSnapshot], bool] = compile_conditions(cfg.conditions)
-
-    def decide(self, event: WebhookEvent) -> tuple[bool, str]:
-        """(activate?, outcome). A custom action is a manual trigger in either mode."""
-        if self.channels and event.incident.channel_id not in self.channels:
-            return False, "out_of_channel_scope"
-        if event.event_type == "i_custom":
-            return True, "queued"
-        if self.automatic and self.match(event.incident):
-            return True, "queued"
-        return False, "stored"
-
-
 class Ingestor:
-    def __init__(self, engine: AsyncEngine, wake: asyncio.Event | None) -> None:
+    def __init__(self, engine: Engine, rows: IntegrationRows, wake: asyncio.Event | None) -> None:
+        """`rows`: the process's cache of integration rows (secret hash, trigger), shared with
+        the worker; a change made through this process drops an entry at once, a change from
+        another process within the cache's time to live."""
         self.engine = engine
         self.wake = wake
-        self.rows = IntegrationRows(engine, ttl=ROW_TTL)
+        self.rows = rows
         self._triggers: dict[tuple[int, float], Trigger] = {}  # (id, updated_at) -> compiled
         self._waiting: list[tuple[Incoming, asyncio.Future[Accepted]]] = []
         self._writer: asyncio.Task[None] | None = None
-
-    def forget(self, integration_id: int) -> None:
-        """An integration changed (or went away): read it again on its next webhook."""
-        self.rows.forget(integration_id)
 
     async def ingest(self, integration_id: int, presented_secret: str | None, body: bytes) -> IngestResult:
         try:
@@ -96,8 +67,8 @@ class Ingestor:
         activate, outcome = self._trigger(row).decide(event)
         try:
             accepted = await self._submit(Incoming(integration_id, event, activate, outcome))
-        except IntegrityError:  # the integration was deleted a moment ago
-            self.forget(integration_id)
+        except ConstraintViolated:  # the integration was deleted a moment ago
+            self.rows.forget(integration_id)
             return UNAUTHORIZED
         except Exception:  # the database is away (logged by the writer): nothing was kept
             return UNAVAILABLE
@@ -110,14 +81,13 @@ class Ingestor:
             result["note"] = "integration disabled: stored, syncs when enabled"
         return IngestResult(200, result)
 
-    def _trigger(self, row: Any) -> Trigger:
+    def _trigger(self, row: IntegrationRow) -> Trigger:
         """The row's trigger, compiled once per configuration version."""
-        key = (row.id, row.updated_at)
-        trigger = self._triggers.get(key)
+        trigger = self._triggers.get(row.version)
         if trigger is None:
             if len(self._triggers) > 1024:  # old versions pile up over months of edits
                 self._triggers.clear()
-            trigger = self._triggers[key] = Trigger(row.config)
+            trigger = self._triggers[row.version] = Trigger(row.public_config())
         return trigger
 
     # ------------------------------------------------------------------ group commit
@@ -142,7 +112,7 @@ class Ingestor:
                 for pair in batch:
                     await self._write([pair])
                 return
-            if not isinstance(exc, IntegrityError):
+            if not isinstance(exc, ConstraintViolated):
                 log.exception("could not store a webhook event")
             _settle(batch[0][1], exc=exc)
             return

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jira.port import IssueState, JiraPort, StatusInfo, Transition
+from ..domain.jira_meta import JiraMeta
+from ..jira.port import IssueState, StatusInfo, SyncJira, Transition
+from ..store.incidents import JiraLink
 
 
 @dataclass
@@ -28,9 +30,9 @@ class WorkflowMemory:
 
 
 class RememberingJira:
-    """A JiraPort view of one issue whose status may already be known."""
+    """A SyncJira view of one issue whose status may already be known."""
 
-    def __init__(self, inner: JiraPort, memory: WorkflowMemory, known: StatusInfo | None) -> None:
+    def __init__(self, inner: SyncJira, memory: WorkflowMemory, known: StatusInfo | None) -> None:
         self._inner = inner
         self._memory = memory
         self.known = known
@@ -65,9 +67,9 @@ class RememberingJira:
         self.known = StatusInfo(step.to_status_id, step.to_status_name, step.to_status_category) if step else None
 
 
-def status_from_row(row: dict[str, Any], meta: dict[str, Any]) -> StatusInfo | None:
-    """The status we last left the issue in, with its category from the cached workflow."""
-    if not row.get("jira_status_id") or not row.get("jira_status"):
+def status_from_link(link: JiraLink, meta: JiraMeta) -> StatusInfo | None:
+    """The status we last left the issue in, with its category from the checked workflow."""
+    if not link.jira_status_id or not link.jira_status:
         return None
-    category = next((s["category"] for s in meta.get("statuses") or [] if s["id"] == row["jira_status_id"]), "indeterminate")
-    return StatusInfo(row["jira_status_id"], row["jira_status"], category)
+    known = meta.status(link.jira_status_id)
+    return StatusInfo(link.jira_status_id, link.jira_status, known.category if known else "indeterminate")

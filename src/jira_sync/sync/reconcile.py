@@ -6,26 +6,22 @@ it, so a crash between two calls resumes where it stopped and never writes twice
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..domain import mapping
 from ..domain.incident import IncidentSnapshot
-from ..domain.integration import IntegrationConfig, JiraPlatform
-from ..jira.port import IssueRef, JiraPermanentError, JiraPort, StatusInfo
+from ..domain.integration import IntegrationConfig
+from ..domain.jira_meta import JiraMeta
+from ..jira.port import IssueRef, JiraPermanentError, StatusInfo, SyncJira
 from ..jira.workflow import move_to_status
-from ..store import queue
-from .known_state import RememberingJira, WorkflowMemory, status_from_row
+from ..store import claims
+from ..store.db import Engine
+from ..store.incidents import IncidentRecord, JiraLink
+from .known_state import RememberingJira, WorkflowMemory, status_from_link
 
 log = logging.getLogger(__name__)
-
-# Cloud search is eventually consistent: an issue created a moment ago may not be found
-# yet (jira.md, "Writing"). Before re-creating after an unknown outcome, look a few times.
-CLOUD_SEARCH_TRIES = (0.0, 1.0, 2.0)
 
 
 class LeaseLost(Exception):
@@ -38,51 +34,54 @@ class CommentSource(Protocol):
 
 @dataclass
 class Job:
-    engine: AsyncEngine
+    engine: Engine
     owner: str
-    row: dict[str, Any]  # the claimed incidents row
+    claimed: IncidentRecord  # the incident's row as claimed: snapshot and queue counters
+    link: JiraLink  # what Jira holds, updated as each write is confirmed
     config: IntegrationConfig
-    meta: dict[str, Any]
-    jira: JiraPort
+    meta: JiraMeta
+    jira: SyncJira
     flashduty: CommentSource | None
     workflow: WorkflowMemory
     created_now: bool = False  # this reconcile created the issue (so it is in the initial status)
 
     @property
     def row_id(self) -> int:
-        return self.row["id"]
+        return self.claimed.id
 
     async def record(self, **values: Any) -> None:
         """Commit now: for the create, whose trace must survive a crash mid-call."""
-        if not await queue.record_jira(self.engine, self.row_id, self.owner, **values):
+        if not await claims.record_jira(self.engine, self.row_id, self.owner, **values):
             raise LeaseLost(f"incident row {self.row_id}: lease lost")
-        self.row.update(values)
+        self.note(**values)
 
     def note(self, **values: Any) -> None:
         """Remember for the closing write (finish or fail). Redoing these after a crash is
         harmless: the same priority again, or a move to where the issue already is."""
-        self.row.update(values)
+        for name, value in values.items():
+            setattr(self.link, name, value)
 
 
 async def reconcile(job: Job) -> None:
-    snap = IncidentSnapshot.from_json(job.row["snapshot"])
-    if job.row["create_state"] != "created":
+    snap = IncidentSnapshot.from_json(job.claimed.snapshot)
+    if job.link.create_state != "created":
         await ensure_issue(job, snap)
     desired = mapping.desired_state(job.config, job.meta, snap)
-    issue_id = job.row["jira_issue_id"]
-    if desired.priority_id and desired.priority_id != job.row["jira_priority_id"]:
+    issue_id = job.link.jira_issue_id
+    assert issue_id is not None
+    if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
         await job.jira.set_priority(issue_id, desired.priority_id)
         job.note(jira_priority_id=desired.priority_id)
-    if desired.status and desired.status.casefold() != (job.row["jira_status"] or "").casefold():
+    if desired.status and desired.status.casefold() != (job.link.jira_status or "").casefold():
         await move_issue(job, issue_id, desired.status)
-    if job.row["comment_seq"] > job.row["comment_synced_seq"]:
+    if job.claimed.comment_seq > job.claimed.comment_synced_seq:
         await sync_comments(job, snap)
 
 
 async def move_issue(job: Job, issue_id: str, target: str) -> None:
     """Move the issue to `target`: from memory first (one request), from Jira if memory was stale."""
     statuses = _statuses(job.meta)
-    assumed = status_from_row(job.row, job.meta) or (job.workflow.initial_status if job.created_now else None)
+    assumed = status_from_link(job.link, job.meta) or (job.workflow.initial_status if job.created_now else None)
     view = RememberingJira(job.jira, job.workflow, assumed)
     try:
         await move_to_status(view, issue_id, target, statuses=statuses)
@@ -96,7 +95,7 @@ async def move_issue(job: Job, issue_id: str, target: str) -> None:
     if job.created_now and view.first_seen is not None:
         job.workflow.initial_status = view.first_seen  # every new issue of this type starts there
     values: dict[str, Any] = {"jira_status": target, "jira_status_id": view.known.id if view.known else None}
-    if view.key and view.key != job.row["jira_issue_key"]:
+    if view.key and view.key != job.link.jira_issue_key:
         values["jira_issue_key"] = view.key  # the project key was renamed: browse URLs follow
     job.note(**values)
 
@@ -105,8 +104,11 @@ async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
     """Create the issue exactly once, even when an earlier create's answer was lost."""
     draft = mapping.issue_draft(job.config, job.meta, snap)
     found: IssueRef | None = None
-    if job.row["create_state"] == "creating" and draft.labels:
-        found = await _find_by_marker(job, draft.project_key, draft.labels[0])
+    if job.link.create_state == "creating" and draft.labels:
+        # an earlier create's outcome is unknown: look for its marker before creating again
+        found = await job.jira.find_issue_by_marker(draft.project_key, draft.labels[0])
+        if found is not None:
+            log.info("adopted %s for incident %s after an unknown create outcome", found.key, snap.incident_id)
     if found is None:
         # committed before the call: if we die during it, the next attempt looks first
         await job.record(create_state="creating")
@@ -122,18 +124,6 @@ async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
         jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
         jira_status_id=None,
     )
-
-
-async def _find_by_marker(job: Job, project_key: str, label: str) -> IssueRef | None:
-    tries = CLOUD_SEARCH_TRIES if job.config.jira.platform is JiraPlatform.CLOUD else (0.0,)
-    for delay in tries:
-        if delay:
-            await asyncio.sleep(delay)
-        found = await job.jira.find_issue_by_label(project_key, label)
-        if found is not None:
-            log.info("adopted %s for incident %s after an unknown create outcome", found.key, job.row["incident_id"])
-            return found
-    return None
 
 
 def comment_ref(source_id: str) -> str:
@@ -153,9 +143,10 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
         log.warning("incident %s: comment not synced: the integration has no Flashduty app key", snap.incident_id)
         return
     items = await job.flashduty.comments(snap.incident_id)
-    states = await queue.comment_states(job.engine, job.row_id)
+    states = await claims.comment_states(job.engine, job.row_id)
     on_issue: dict[str, str] | None = None
-    issue_id = job.row["jira_issue_id"]
+    issue_id = job.link.jira_issue_id
+    assert issue_id is not None
     for item in items:
         state = states.get(item.id)
         if state == "posted":
@@ -165,15 +156,14 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
             if on_issue is None:
                 on_issue = {c.ref: c.id for c in await job.jira.comments(issue_id) if c.ref}
             if ref in on_issue:
-                await queue.mark_comment(job.engine, job.row_id, item.id, "posted", on_issue[ref])
+                await claims.mark_comment(job.engine, job.row_id, item.id, "posted", on_issue[ref])
                 continue
-        await queue.mark_comment(job.engine, job.row_id, item.id, "posting")
+        await claims.mark_comment(job.engine, job.row_id, item.id, "posting")
         posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text), ref)
-        await queue.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
+        await claims.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
 
 
-def _statuses(meta: dict[str, Any]) -> list[StatusInfo] | None:
-    raw = meta.get("statuses")
-    if not raw:
+def _statuses(meta: JiraMeta) -> list[StatusInfo] | None:
+    if not meta.statuses:
         return None
-    return [StatusInfo(id=s["id"], name=s["name"], category=s["category"]) for s in raw]
+    return [StatusInfo(id=s.id, name=s.name, category=s.category) for s in meta.statuses]

@@ -14,15 +14,16 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from ..crypto import SecretBox
 from ..jira.port import Exchange, JiraError
 from ..jira.ratelimit import retry_delay
 from ..settings import Settings
-from ..store import queue
+from ..store import claims, queue
+from ..store.db import Engine
+from ..store.incidents import IncidentRecord, JiraLink
+from ..store.integrations import IntegrationRow
 from .changes import IntegrationRows
-from .clients import ClientCache
+from .clients import ClientCache, FlashdutyFactory, JiraFactory
 from .reconcile import Job, LeaseLost, reconcile
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ SAFETY_POLL = 5.0  # seconds; events wake the worker directly, this only catches
 DB_RETRY = 2.0  # seconds between claims while the database is unavailable
 SHUTDOWN_GRACE = 10.0  # seconds in-flight reconciles get to finish when the service stops
 PRUNE_EVERY = 3600.0  # seconds between history clean-ups
-INTEGRATION_TTL = 2.0  # seconds; change notices normally refresh a cached integration first
 
 # the exchange log of the incident being reconciled in this task (one task per incident)
 current_log: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("current_log", default=None)
@@ -54,15 +54,17 @@ def record_exchange(ex: Exchange) -> None:
 
 
 class Worker:
-    def __init__(self, engine: AsyncEngine, settings: Settings, box: SecretBox, wake: asyncio.Event) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, box: SecretBox, wake: asyncio.Event, rows: IntegrationRows,
+        jira: JiraFactory, flashduty: FlashdutyFactory,
+    ) -> None:
         self.engine = engine
         self.settings = settings
-        self.box = box
         self.wake = wake
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.clients = ClientCache(settings, record_exchange)
+        self.clients = ClientCache(box, jira, flashduty, record_exchange)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.integrations = IntegrationRows(engine, ttl=INTEGRATION_TTL)
+        self.integrations = rows
         self._retry_at: float | None = None  # earliest backoff this worker has set
         self._next_prune = 0.0  # history clean-up: first when the queue is first quiet
 
@@ -78,7 +80,7 @@ class Worker:
                 if self._retry_at is not None and self._retry_at <= time.time():
                     self._retry_at = None  # those retries are due: this claim takes them
                 try:
-                    rows = await queue.claim(self.engine, self.owner, room, self.settings.lease_seconds)
+                    rows = await claims.claim(self.engine, self.owner, room, self.settings.lease_seconds)
                     await self._start(rows)
                 except Exception:  # the database is away (restart, network): keep the worker alive
                     log.exception("worker: could not claim; trying again in %s s", DB_RETRY)
@@ -117,13 +119,13 @@ class Worker:
             log.info("history clean-up: %d events and %d Jira exchanges older than %s days removed",
                      events, exchanges, self.settings.history_days)
 
-    async def _start(self, rows: list[dict[str, Any]]) -> None:
+    async def _start(self, rows: list[IncidentRecord]) -> None:
         if not rows:
             return
-        integrations = await self.integrations.get_many({r["integration_id"] for r in rows})
+        integrations = await self.integrations.get_many({r.integration_id for r in rows})
         for row in rows:
-            integration = integrations.get(row["integration_id"])
-            task = asyncio.create_task(self._handle(row, integration), name=f"reconcile-{row['id']}")
+            integration = integrations.get(row.integration_id)
+            task = asyncio.create_task(self._handle(row, integration), name=f"reconcile-{row.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -136,12 +138,13 @@ class Worker:
             for w in waiters:
                 w.cancel()
 
-    async def _handle(self, row: dict[str, Any], integration: Any) -> None:
+    async def _handle(self, row: IncidentRecord, integration: IntegrationRow | None) -> None:
         entries: list[dict[str, Any]] = []
         current_log.set(entries)
-        attempts = row["attempts"]
+        attempts = row.attempts
+        link = row.link()
         try:
-            job = self._job(row, integration)
+            job = self._job(row, link, integration)
             await reconcile(job)
         except LeaseLost as exc:
             log.warning("%s", exc)
@@ -150,16 +153,16 @@ class Worker:
             delay = retry_delay(exc, attempts + 1, max_attempts=self.settings.max_attempts)
             message = describe(exc)
             if not isinstance(exc, JiraError):
-                log.exception("incident row %s failed: %s", row["id"], message)
+                log.exception("incident row %s failed: %s", row.id, message)
             else:
-                log.info("incident row %s: %s (retry in %s)", row["id"], message, delay)
+                log.info("incident row %s: %s (retry in %s)", row.id, message, delay)
             retry_at = None if delay is None else time.time() + delay
-            await self._close(queue.fail(self.engine, row, self.owner, message, entries, retry_at=retry_at))
+            await self._close(claims.fail(self.engine, row, link, self.owner, message, entries, retry_at=retry_at))
             if retry_at is not None:
                 self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
                 self.wake.set()  # the loop may be asleep past this retry: let it recompute
             return
-        if await self._close(queue.finish(self.engine, row, self.owner, entries)):
+        if await self._close(claims.finish(self.engine, row, link, self.owner, entries)):
             self.wake.set()  # changes arrived while we worked: the incident is due again
 
     async def _close(self, write: Any) -> Any:
@@ -171,15 +174,11 @@ class Worker:
             log.exception("worker: could not record the outcome; the incident is retried after its lease")
             return None
 
-    def forget(self, integration_id: int) -> None:
-        """An integration changed: read it again before its next reconcile."""
-        self.integrations.forget(integration_id)
-
-    def _job(self, row: dict[str, Any], integration: Any) -> Job:
+    def _job(self, row: IncidentRecord, link: JiraLink, integration: IntegrationRow | None) -> Job:
         if integration is None:
             raise LookupError("the integration was deleted")
-        c = self.clients.get(integration, self.box)
-        return Job(self.engine, self.owner, row, c.stored.config, c.stored.jira_meta, c.jira, c.flashduty, c.workflow)
+        c = self.clients.get(integration)
+        return Job(self.engine, self.owner, row, link, c.config, c.meta, c.jira, c.flashduty, c.workflow)
 
 
 def describe(exc: BaseException) -> str:

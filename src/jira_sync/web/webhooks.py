@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-SECRET_HEADER = "X-Jira-Sync-Secret"
+from ..app.models import SECRET_HEADER
 
 router = APIRouter(tags=["webhooks"])
 

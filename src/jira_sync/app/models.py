@@ -1,0 +1,106 @@
+"""The typed answers of the application services: what the API returns and pages show."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+# Flashduty signs nothing: the integration's secret travels in this custom header (or as
+# `?secret=` in the URL for senders that cannot set headers).
+SECRET_HEADER = "X-Jira-Sync-Secret"
+
+
+class WebhookInfo(BaseModel):
+    url: str
+    header: str = SECRET_HEADER
+    secret: str | None = Field(default=None, description="shown once, when made; stored only as a hash")
+    url_with_secret: str | None = None
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    errors: list[str]
+    warnings: list[str]
+
+
+class IntegrationView(BaseModel):
+    id: int
+    name: str
+    enabled: bool
+    config: dict[str, Any] = Field(description="the configuration, without its secrets")
+    jira_meta: dict[str, Any] = Field(description="what the last check learned from Jira")
+    webhook: WebhookInfo
+    created_at: float
+    updated_at: float
+    last_event_at: float | None
+    incidents_synced: int
+    failed: int
+    last_error: str | None
+
+
+class SavedIntegration(IntegrationView):
+    check: CheckResult
+
+
+class JiraLinkView(BaseModel):
+    issue_id: str | None
+    key: str | None
+    browse_url: str | None
+    status: str | None
+    priority_id: str | None
+    priority: str | None = Field(description="the priority's name, from the last check")
+    create_state: str | None
+
+
+class IncidentView(BaseModel):
+    incident_id: str
+    title: str
+    severity: str
+    progress: str
+    activated: bool
+    state: str = Field(description="idle | pending | in_flight | failed")
+    attempts: int
+    last_error: str | None
+    next_attempt_at: float | None
+    jira: JiraLinkView
+    last_synced_at: float | None
+    updated_at: float
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentView]
+    next_before: int | None = Field(description="cursor for the next page, or null on the last")
+
+
+class EventView(BaseModel):
+    event_id: str
+    event_type: str
+    event_time: int
+    received_at: float
+    outcome: str
+
+
+class ExchangeView(BaseModel):
+    id: int
+    at: float
+    method: str
+    path: str
+    request_body: Any
+    status: int | None
+    response_body: Any
+    duration_ms: float
+
+
+class IncidentDetail(IncidentView):
+    snapshot: dict[str, Any]
+    events: list[EventView]
+    history: list[ExchangeView] = Field(description="every Jira request with its answer, secrets removed")
+
+
+class QueueStatsView(BaseModel):
+    waiting: int
+    in_flight: int
+    failed: int
+    linked: int
+    oldest_waiting_age_seconds: float
+    all_synced: bool

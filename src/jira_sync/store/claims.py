@@ -1,0 +1,193 @@
+"""The sync queue, the worker's side: claim due incidents under a lease, record what Jira
+confirmed, and close each reconcile with finish (in step, or due again) or fail.
+
+The one dialect branch is the claim (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
+serialises writers, so its plain UPDATE is already atomic). Every write after the claim
+checks that the lease is still ours: a worker whose lease ran out never overwrites the
+worker that took the incident over.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .db import read, write
+from .incidents import IncidentRecord, JiraLink
+from .queue import insert_for
+from .tables import comments, exchanges, incidents, integrations
+
+
+# What the worker learns about the issue while reconciling; written with finish/fail.
+JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id")
+
+
+def _b(name: str, type_: Any = None) -> Any:
+    return sa.bindparam(name, type_=type_)
+
+
+@functools.cache
+def _worker_statements(dialect: str) -> dict[str, Any]:
+    """The worker's statements, built once per dialect (they run for every reconcile)."""
+    c = incidents.c
+    now = _b("now", sa.Float)
+    owned = sa.and_(c.id == _b("row_id"), c.lease_owner == _b("owner"))
+    due = (
+        sa.select(c.id)
+        .join(integrations, integrations.c.id == c.integration_id)
+        .where(
+            c.state == "pending",
+            c.due_at <= now,
+            sa.or_(c.lease_until.is_(None), c.lease_until < now),
+            integrations.c.enabled.is_(True),
+        )
+        .order_by(c.due_at)
+        .limit(_b("limit"))
+    )
+    if dialect == "postgresql":
+        due = due.with_for_update(of=incidents, skip_locked=True)
+    more = sa.or_(c.change_seq > _b("p_seq"), c.comment_seq > _b("p_comment_seq"))
+    # bind names differ from column names: SQLAlchemy reserves those in UPDATE ... SET
+    jira_state = {col: _b(f"p_{col}") for col in JIRA_STATE}
+    return {
+        "claim": incidents.update()
+        .where(c.id.in_(due.scalar_subquery()))
+        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float))
+        .returning(*incidents.c),
+        "finish": incidents.update()
+        .where(owned)
+        .values(
+            synced_seq=_b("p_seq"),
+            comment_synced_seq=_b("p_comment_seq"),
+            state=sa.case((more, "pending"), else_="idle"),
+            pending_since=sa.case((more, now), else_=None),
+            due_at=sa.case((more, now), else_=None),
+            lease_owner=None,
+            lease_until=None,
+            attempts=0,
+            last_error=None,
+            last_synced_at=now,
+            updated_at=now,
+            **jira_state,
+        )
+        .returning(c.state),
+        "fail": incidents.update()
+        .where(owned)
+        .values(
+            state=_b("p_state"),
+            due_at=_b("p_due_at", sa.Float),
+            lease_owner=None,
+            lease_until=None,
+            last_error=_b("error"),
+            attempts=c.attempts + 1,
+            updated_at=now,
+            **jira_state,
+        ),
+    }
+
+
+def _statements(conn: AsyncConnection) -> dict[str, Any]:
+    return _worker_statements(conn.dialect.name)
+
+
+async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: float) -> list[IncidentRecord]:
+    """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
+    the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
+    now = time.time()
+    async with write(engine) as conn:
+        params = dict(now=now, owner=owner, until=now + lease_seconds, limit=limit)
+        return [IncidentRecord.of(r) for r in await conn.execute(_statements(conn)["claim"], params)]
+
+
+_COUNT_LINK = (
+    integrations.update()
+    .where(integrations.c.id == sa.select(incidents.c.integration_id).where(
+        incidents.c.id == _b("row_id"), incidents.c.lease_owner == _b("owner"), incidents.c.jira_issue_id.is_(None),
+    ).scalar_subquery())
+    .values(synced_count=integrations.c.synced_count + 1)
+)
+
+
+@functools.cache
+def _record_statement(columns: tuple[str, ...]) -> Any:
+    c = incidents.c
+    return (
+        incidents.update()
+        .where(c.id == _b("row_id"), c.lease_owner == _b("owner"))
+        .values(updated_at=_b("now", sa.Float), **{col: _b(f"p_{col}") for col in columns})
+    )
+
+
+async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: Any) -> bool:
+    """Commit what Jira now holds at once (used around the create, where a crash must
+    leave a trace: "creating" before the call, the issue id after). False = lease lost."""
+    stmt = _record_statement(tuple(sorted(values)))
+    async with write(engine) as conn:
+        if values.get("jira_issue_id") is not None:
+            # first link of this incident (and the lease still ours): one more synced
+            await conn.execute(_COUNT_LINK, dict(row_id=row_id, owner=owner))
+        params = {f"p_{col}": value for col, value in values.items()}
+        res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
+        return res.rowcount == 1
+
+
+async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, log: list[dict]) -> bool:
+    """Done with the snapshot we claimed (its change_seq/comment_seq), leaving Jira as `link`
+    says; stays pending, and returns True, if newer changes arrived meanwhile."""
+    params = dict(
+        row_id=claimed.id, owner=owner, now=time.time(), p_seq=claimed.change_seq,
+        p_comment_seq=claimed.comment_seq, **_link_params(link),
+    )
+    async with write(engine) as conn:
+        await _write_log(conn, claimed.id, log)
+        state = (await conn.execute(_statements(conn)["finish"], params)).scalar()
+    return state == "pending"
+
+
+async def fail(
+    engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, error: str, log: list[dict], *,
+    retry_at: float | None,
+) -> None:
+    """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a
+    person). What did reach Jira before the failure is kept."""
+    params = dict(
+        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000],
+        p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at, **_link_params(link),
+    )
+    async with write(engine) as conn:
+        await _write_log(conn, claimed.id, log)
+        await conn.execute(_statements(conn)["fail"], params)
+
+
+def _link_params(link: JiraLink) -> dict[str, Any]:
+    return {f"p_{col}": getattr(link, col) for col in JIRA_STATE}
+
+
+async def _write_log(conn: AsyncConnection, row_id: int, log: list[dict]) -> None:
+    if log:
+        await conn.execute(exchanges.insert(), [dict(incident_row_id=row_id, **entry) for entry in log])
+
+
+# ------------------------------------------------------------------ comments
+async def comment_states(engine: AsyncEngine, row_id: int) -> dict[str, str]:
+    async with read(engine) as conn:
+        res = await conn.execute(
+            sa.select(comments.c.source_id, comments.c.state).where(comments.c.incident_row_id == row_id)
+        )
+        return {r.source_id: r.state for r in res}
+
+
+async def mark_comment(engine: AsyncEngine, row_id: int, source_id: str, state: str, jira_id: str | None = None) -> None:
+    async with write(engine) as conn:
+        ins = insert_for(conn.dialect.name)(comments).values(
+            incident_row_id=row_id, source_id=source_id, state=state, jira_comment_id=jira_id, created_at=time.time()
+        )
+        await conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=[comments.c.incident_row_id, comments.c.source_id],
+                set_={"state": state, "jira_comment_id": jira_id},
+            )
+        )
