@@ -6,12 +6,10 @@ import json
 import socket
 import threading
 
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from flashduty.test_flashduty_sender import ScriptedServer
 from jira_sync.devtools.fake_flashduty import FakeFlashduty, FakeFlashdutyServer
@@ -19,23 +17,41 @@ from jira_sync.devtools.fake_flashduty import FakeFlashduty, FakeFlashdutyServer
 
 class Receiver:
     """A webhook receiver on loopback: records each push, answers `status`, and may call
-    `on_push(payload)` (in its own thread) before answering."""
+    `on_push(payload)` (in its request thread) and add what it returns to its JSON answer."""
 
     def __init__(self, status: int = 200) -> None:
         self.status, self.pushes, self.on_push = status, [], None
+        owner = self
 
-        async def hook(request: Request) -> JSONResponse:
-            raw = await request.body()
-            payload = json.loads(raw)
-            self.pushes.append({"headers": dict(request.headers), "raw": raw, "payload": payload})
-            extra = {}
-            if self.on_push is not None:
-                import asyncio
-                extra = await asyncio.to_thread(self.on_push, payload) or {}
-            return JSONResponse({"ok": True, **extra}, status_code=self.status)
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
 
-        self.server = FakeFlashdutyServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])]))
-        self.url = self.server.start() + "/hook"
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                payload = json.loads(raw)
+                owner.pushes.append({"headers": {k.lower(): v for k, v in self.headers.items()},
+                                     "raw": raw, "payload": payload})
+                extra = owner.on_push(payload) if owner.on_push else None
+                body = json.dumps({"ok": True, **(extra or {})}).encode()
+                self.send_response(owner.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/hook"
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
 
     def types(self) -> list[str]:
         return [p["payload"]["event_type"] for p in self.pushes]
@@ -51,7 +67,7 @@ def receiver():
 
     yield make
     for r in made:
-        r.server.stop()
+        r.stop()
 
 
 @pytest.fixture
