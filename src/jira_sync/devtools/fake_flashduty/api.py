@@ -69,7 +69,7 @@ class RateLimiter:
 
 
 def build_app(fake: FakeFlashduty) -> Starlette:
-    from jira_sync.devtools.fake_flashduty import api_incidents, api_writes
+    from jira_sync.devtools.fake_flashduty import api_history, api_incidents, api_writes
 
     limiter = RateLimiter()
 
@@ -118,6 +118,7 @@ def build_app(fake: FakeFlashduty) -> Starlette:
     handlers: dict[str, Any] = {
         "/incident/feed": feed, "/person/infos": person_infos, "/member/info": member_info,
         **api_incidents.handlers(fake, limiter), **api_writes.handlers(fake, limiter),
+        **api_history.handlers(fake, limiter),
     }
     return Starlette(
         routes=[Route(path, _guarded(h), methods=["POST"]) for path, h in handlers.items()],
