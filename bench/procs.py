@@ -76,7 +76,9 @@ class Procs:
         self.workdir = workdir
         self.started: list[Proc] = []
 
-    def start(self, name: str, argv: list[str], env: dict[str, str], port: int, ready_path: str) -> Proc:
+    def start(self, name: str, argv: list[str], env: dict[str, str], port: int, ready_path: str | None) -> Proc:
+        """Start `argv`; wait until `ready_path` answers 200 on `port` (None: a process that
+        serves no HTTP, e.g. `jira-sync worker`, is given a moment and checked to be alive)."""
         log = self.workdir / f"{name}.log"
         # Own session: a Ctrl-C in the terminal reaches only the bench, which then stops
         # the children itself, the service before its Jira (else the service's retry
@@ -88,7 +90,12 @@ class Procs:
             )
         proc = Proc(name, popen, port, log)
         self.started.append(proc)
-        self._wait_ready(proc, ready_path)
+        if ready_path is None:
+            time.sleep(0.5)
+            if popen.poll() is not None:
+                raise RuntimeError(f"{name} exited with {popen.returncode}:\n{proc.log_tail()}")
+        else:
+            self._wait_ready(proc, ready_path)
         return proc
 
     def _wait_ready(self, proc: Proc, path: str) -> None:
