@@ -21,6 +21,8 @@ from .writes import NO_ISSUE, Writes
 
 FLAVOURS = {"cloud": "Cloud", "server": "Server", "datacenter": "DataCenter"}
 CLOUD_VERSION = "1001.0.0-SNAPSHOT"
+SETTINGS = ("search_lag_s", "comment_properties_in_list", "clock_offset_s", "drop_webhooks",
+            "webhook_retry_delays", "webhook_timeout_s")
 
 
 def _version_numbers(version: str) -> tuple[int, ...]:
@@ -46,15 +48,16 @@ class FakeJira(Writes, Helpers):
         self.api_versions = ("2", "3") if self.cloud else ("2",)
         self.cloud_id = str(uuid.uuid4())
         self.base_url = "http://jira.invalid"  # the site URL; FakeJiraServer.start() sets it
-        # Settings: plain attributes, read on every request, so they may change at any time.
-        self.search_lag_s = search_lag_s
-        # The old, undocumented behaviour (expand=properties on the comment list) stays available
-        # for suites that need it: set the attribute, or FAKE_JIRA_COMMENT_PROPERTIES_IN_LIST=1.
-        self.comment_properties_in_list = os.environ.get("FAKE_JIRA_COMMENT_PROPERTIES_IN_LIST", "") == "1"
-        self.clock_offset_s = 0.0
-        self.drop_webhooks = False
+        # Settings: plain attributes, read on every use, so they may change at any time;
+        # reset() puts them back to these values.
+        self.search_lag_s: float = search_lag_s
+        # The old, undocumented expand=properties on the comment list, for suites that need it.
+        self.comment_properties_in_list: bool = os.environ.get("FAKE_JIRA_COMMENT_PROPERTIES_IN_LIST", "") == "1"
+        self.clock_offset_s: float = 0.0
+        self.drop_webhooks: bool = False
         self.webhook_retry_delays: tuple[float, ...] = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
-        self.webhook_timeout_s = 20.0
+        self.webhook_timeout_s: float = 20.0
+        self._settings = {name: getattr(self, name) for name in SETTINGS}
         self.lock = threading.RLock()
         self.faults = Faults()
         self._missing = MissingEndpoints()
@@ -106,9 +109,11 @@ class FakeJira(Writes, Helpers):
 
     # ------------------------------------------------------------ state
     def reset(self) -> None:
-        """Back to the seed: no issues, webhooks, faults or missing endpoints, empty logs, no CAPTCHA.
-        Settings (lag, clock, webhook delays, comment_properties_in_list) are kept."""
+        """Back to the seed: no issues, webhooks, faults or missing endpoints, empty logs, no
+        CAPTCHA, settings as constructed. The cloud id stays."""
         with self.lock:
+            for name, value in self._settings.items():
+                setattr(self, name, value)
             self.users: list[User] = seed.users(self.flavour)
             self._index_users()
             self.projects: list[Project] = seed.projects()
