@@ -117,6 +117,14 @@ class Dispatcher:
         self._threads = []
 
     def _work(self) -> None:
+        try:
+            self._loop()
+        finally:
+            client = getattr(self._local, "client", None)
+            if client is not None:
+                client.close()
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 while True:

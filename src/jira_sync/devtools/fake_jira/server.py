@@ -184,11 +184,15 @@ def run_forever(flavour: str = "cloud", host: str = "127.0.0.1", port: int = 808
     fake.base_url = url
     print(f"Fake Jira ({fake.deployment_type} {fake.version}) at {url}")
     if fake.cloud:
-        print("  admin:  email admin@example.com   API token cloud-token")
+        print("  admin:  email admin@example.com   API token cloud-token   (Jira administrator)")
+        print("  alice:  email alice@example.com   API token alice-token")
         print("  viewer: email viewer@example.com  API token viewer-token  (browse only)")
+        print("  svc:    email svc-jira-sync@serviceaccount.atlassian.com  API token svc-token (scoped)")
+        print(f"  gateway: {url}/ex/jira/{fake.cloud_id}  (cloudId from {url}/_edge/tenant_info)")
     else:
         pat = "  or Bearer pat-token" if fake.accepts_pat else "  (PATs need 8.14+)"
         print(f"  admin:  username admin   password secret{pat}")
+        print("  alice:  username alice   password alice")
         print("  viewer: username viewer  password viewer  (browse only)")
     print("  projects: OPS, NOPRI, REQ, FLOW, CN  (see jira_sync.devtools.fake_jira docs)", flush=True)
     uvicorn.Server(_config(fake)).run(sockets=[sock])
