@@ -27,7 +27,7 @@ def issue_changelog(c: Call) -> Response:
                            "total": len(issue.changelog), "isLast": last,
                            "values": [CL.group_json(c.view, g) for g in chunk]}
     if not last:
-        out["nextPage"] = f"{url}?&startAt={start + size}&maxResults={size}"
+        out["nextPage"] = f"{url}?startAt={start + size}&maxResults={size}"
     return ok(out)
 
 
