@@ -14,6 +14,7 @@ def _comment(site, key, text="Resolved by on-call", **extra):
 
 
 def test_properties_are_stored_but_not_listed(site):
+    site.fake.comment_properties_in_list = False  # the default, unless the environment asks for the old way
     key = site.create_ok()["key"]
     props = [{"key": "jira-sync", "value": {"ref": "evt-1"}}]
     created = _comment(site, key, properties=props)
