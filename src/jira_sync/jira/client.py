@@ -15,6 +15,7 @@ from ..expiring import Expiring
 from . import client_parse as parse
 from .client_body import comment_body, issue_fields, jql_string
 from .client_http import JiraHttp
+from .client_parse import COMMENT_PROPERTY
 from .port import (
     Comment,
     ExchangeHook,
@@ -23,6 +24,7 @@ from .port import (
     IssueRef,
     IssueState,
     IssueType,
+    JiraNotFound,
     JiraPermanentError,
     Myself,
     Project,
@@ -64,6 +66,7 @@ class JiraClient:
         # Cloud: v3 takes and returns ADF; Server/DC only has v2 (wiki-markup strings).
         self._api = "/rest/api/3" if self._cloud else "/rest/api/2"
         self._old_createmeta = False  # Server 7.x-8.3: only the old createmeta exists
+        self._identity: str | None = None  # the account's accountId / name, once asked
 
     async def __aenter__(self) -> "JiraClient":
         return self
@@ -238,11 +241,33 @@ class JiraClient:
         result: list[Comment] = []
         start = 0
         while True:
-            # expand=properties returns each comment's entity properties, which carry our ref.
+            # expand=properties is honoured by Server/DC, not in Cloud's spec: refs come from the
+            # mark in each body; see below for comments without one.
             body = await self._get(f"/issue/{issue_id}/comment", startAt=start, maxResults=COMMENT_PAGE,
                                    expand="properties")
             page = parse.page_items(body, "comments")
             result += [parse.comment(c, adf_to_text) for c in page]
             if parse.is_last_page(body, start, len(page), COMMENT_PAGE):
-                return result
+                break
             start += len(page)
+        # Our comments without a mark (posted before marks, or edited by a person): their
+        # property, read one comment at a time. People's comments are never ours: skipped.
+        if any(c.ref is None and c.author for c in result):
+            me = await self._me()
+            result = [await self._with_property(c) if c.ref is None and me and c.author == me else c for c in result]
+        return result
+
+    async def _me(self) -> str | None:
+        if self._identity is None:
+            who = await self.myself()
+            self._identity = who.account_id or who.name or ""
+        return self._identity or None
+
+    async def _with_property(self, c: Comment) -> Comment:
+        try:
+            body = await self._get(f"/comment/{c.id}/properties/{COMMENT_PROPERTY}")
+        except JiraNotFound:  # not set, or a Jira without comment properties
+            return c
+        value = body.get("value") if isinstance(body, dict) else None
+        ref = value.get("ref") if isinstance(value, dict) else None
+        return Comment(id=c.id, text=c.text, ref=str(ref), author=c.author) if ref is not None else c

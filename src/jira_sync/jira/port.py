@@ -108,9 +108,10 @@ class Transition:
 class Comment:
     id: str
     text: str  # plain text of the body (ADF flattened on Cloud v3, raw wiki markup on v2)
-    # Our own reference, carried as the comment property "jira-sync" {"ref": ...}: lets the
-    # sync find a comment whose POST answer was lost, instead of posting it twice.
+    # Our own reference (`domain/comment.py`): from the mark in the body's link, else the
+    # comment property "jira-sync" {"ref": ...}. Finds a comment whose POST answer was lost.
     ref: str | None = None
+    author: str | None = None  # accountId (Cloud) or user name (Server/DC)
 
 
 @dataclass(frozen=True, slots=True)
