@@ -14,6 +14,7 @@ from ..domain import mapping
 from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
+from ..domain.comment import comment_markdown, comment_ref, marked_url
 from ..jira.port import IssueRef, JiraPermanentError, StatusInfo, SyncJira
 from ..jira.workflow import move_to_status
 from ..store import claims
@@ -126,15 +127,6 @@ async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
     )
 
 
-def comment_ref(source_id: str) -> str:
-    return f"flashduty-comment:{source_id}"
-
-
-def comment_markdown(author: str, text: str) -> str:
-    who = author.strip() or "Someone"
-    return f"**{who}** commented in Flashduty:\n\n{text}"
-
-
 async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
     """Copy Flashduty comments to Jira once each (i_comm carries no text: read the feed)."""
     if job.flashduty is None:
@@ -159,7 +151,8 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
                 await claims.mark_comment(job.engine, job.row_id, item.id, "posted", on_issue[ref])
                 continue
         await claims.mark_comment(job.engine, job.row_id, item.id, "posting")
-        posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text), ref)
+        link = marked_url(snap.detail_url, ref) if snap.detail_url else None
+        posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text, link), ref)
         await claims.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
 
 
