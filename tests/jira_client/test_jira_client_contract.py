@@ -304,7 +304,33 @@ async def test_missing_project_in_old_createmeta_is_permanent(script, make_clien
         await make_client(server_conn()).issue_types("NOPE")
 
 
-# ---------------------------------------------------------------- comment marks
+# ---------------------------------------------------------------- consistent reads and marks
+async def test_newest_issue_key_reads_the_index_by_key_with_jiras_clock(script, make_client):
+    script.on("POST", "/rest/api/3/search/jql", json_body={"issues": [{"id": "10200", "key": "OPS-41"}]})
+    client = make_client(cloud_conn())
+    assert await client.newest_issue_key("OPS") == "OPS-41"
+    assert script.body()["jql"] == 'project = "OPS" ORDER BY key DESC' and script.body()["maxResults"] == 1
+    assert await client.newest_issue_key("OPS", 3) == "OPS-41"
+    assert script.body()["jql"] == 'project = "OPS" AND created <= "-3m" ORDER BY key DESC'
+
+
+async def test_read_labels_by_key_tells_no_issue_from_no_endpoint(script, make_client):
+    from jira_sync.jira.port import JiraNotFound, Labelled
+
+    script.on("GET", "/jira/rest/api/2/issue/OPS-7", json_body={"id": "10042", "key": "OPS-7",
+                                                                "fields": {"labels": ["flashduty-1"]}})
+    script.on("GET", "/jira/rest/api/2/issue/OPS-8", status=404,
+              json_body={"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}})
+    script.on("GET", "/jira/rest/api/2/issue/10042", status=404, json_body={"message": "null for uri: x", "status-code": 404})
+    client = make_client(server_conn())
+    assert await client.read_labels("OPS-7") == Labelled(IssueRef("10042", "OPS-7"), ("flashduty-1",))
+    assert script.last().url.params["fields"] == "labels"
+    assert await client.read_labels("OPS-8") is None  # Jira's own "does not exist": the key is free
+    with pytest.raises(JiraNotFound) as err:  # Jersey's "null for uri": this Jira has no such endpoint
+        await client.read_labels("10042")
+    assert err.value.endpoint_missing
+
+
 @pytest.mark.parametrize("conn", [cloud_conn(), server_conn()], ids=["cloud", "server"])
 async def test_comment_refs_come_from_the_mark_in_the_body_link(script, make_client, conn):
     from jira_sync.domain.comment import comment_markdown, marked_url

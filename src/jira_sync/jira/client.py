@@ -5,7 +5,6 @@ HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
 """
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -26,6 +25,7 @@ from .port import (
     IssueType,
     JiraNotFound,
     JiraPermanentError,
+    Labelled,
     Myself,
     Project,
     ServerInfo,
@@ -35,9 +35,6 @@ from .port import (
 from .ratelimit import SiteGate
 from .render import adf_to_text
 
-# Cloud search is eventually consistent: an issue created a moment ago may not be found yet
-# (jira.md, "Writing"). Before a caller re-creates after an unknown outcome, look a few times.
-CLOUD_SEARCH_TRIES = (0.0, 1.0, 2.0)
 SERVER_PROJECTS_TTL = 60.0
 
 CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
@@ -189,30 +186,38 @@ class JiraClient:
         body = {"fields": issue_fields(draft, cloud=self._cloud)}
         return parse.issue_ref(await self._http.request("POST", f"{self._api}/issue", json_body=body, write=True))
 
-    async def find_issue_by_marker(self, project_key: str, label: str) -> IssueRef | None:
-        """The issue labelled `label`; on Cloud, searched again over a few seconds while the
-        index may not show a fresh issue yet."""
-        for delay in CLOUD_SEARCH_TRIES if self._cloud else (0.0,):
-            if delay:
-                await asyncio.sleep(delay)
-            found = await self.find_issue_by_label(project_key, label)
-            if found is not None:
-                return found
-        return None
-
     async def find_issue_by_label(self, project_key: str, label: str) -> IssueRef | None:
-        """One search for the label (no waiting for the index)."""
+        """One search for the label (the index may lag: see `sync/adopt.py` for what is consistent)."""
         jql = f"project = {jql_string(project_key)} AND labels = {jql_string(label)}"
-        # Cloud removed POST /search (410); /search/jql pages by token and has no `total`.
-        path = "/search/jql" if self._cloud else "/search"
-        query = {"jql": jql, "maxResults": SEARCH_LIMIT, "fields": ["key"]}
-        body = await self._http.request("POST", self._api + path, json_body=query)
-        issues = [parse.issue_ref(i) for i in body.get("issues") or []]
+        issues = await self._search(jql, SEARCH_LIMIT)
         if not issues:
             return None
         # Duplicates happen (a lost create answer, HA senders): always pick the oldest, so
         # every worker converges on the same issue.
         return min(issues, key=lambda ref: (len(ref.id), ref.id))
+
+    async def newest_issue_key(self, project_key: str, created_minutes_ago: int = 0) -> str | None:
+        jql = f"project = {jql_string(project_key)}"
+        if created_minutes_ago > 0:
+            # a period is read on Jira's clock, so no clock skew or time zone gets in the way
+            jql += f' AND created <= "-{created_minutes_ago}m"'
+        found = await self._search(jql + " ORDER BY key DESC", 1)
+        return found[0].key if found else None
+
+    async def _search(self, jql: str, limit: int) -> list[IssueRef]:
+        # Cloud removed POST /search (410); /search/jql pages by token and has no `total`.
+        path = "/search/jql" if self._cloud else "/search"
+        query = {"jql": jql, "maxResults": limit, "fields": ["key"]}
+        body = await self._http.request("POST", self._api + path, json_body=query)
+        return [parse.issue_ref(i) for i in body.get("issues") or []]
+
+    async def read_labels(self, id_or_key: str) -> Labelled | None:
+        try:
+            return parse.labelled(await self._get(f"/issue/{id_or_key}", fields="labels"))
+        except JiraNotFound as exc:
+            if exc.endpoint_missing:
+                raise
+            return None
 
     async def get_issue(self, id_or_key: str) -> IssueState:
         return parse.issue_state(await self._get(f"/issue/{id_or_key}", fields="status,priority"))

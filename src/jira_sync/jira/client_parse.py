@@ -11,6 +11,7 @@ from .port import (
     IssueState,
     IssueType,
     JiraConnectError,
+    Labelled,
     Myself,
     Project,
     ServerInfo,
@@ -138,6 +139,11 @@ def _hrefs(node: Any) -> list[str]:
         for child in node.get("content") or []:
             found += _hrefs(child)
     return found
+
+
+def labelled(body: dict[str, Any]) -> Labelled:
+    labels = (body.get("fields") or {}).get("labels") or []
+    return Labelled(issue_ref(body), tuple(str(x) for x in labels))
 
 
 def page_items(body: Any, *names: str) -> list[dict[str, Any]]:

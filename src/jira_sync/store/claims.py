@@ -82,7 +82,7 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
             lease_owner=None,
             lease_until=None,
             last_error=_b("error"),
-            attempts=c.attempts + 1,
+            attempts=c.attempts + _b("p_counted"),
             updated_at=now,
             **jira_state,
         ),
@@ -149,12 +149,13 @@ async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, o
 
 async def fail(
     engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, error: str, log: list[dict], *,
-    retry_at: float | None,
+    retry_at: float | None, counted: bool = True,
 ) -> None:
     """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a
-    person). What did reach Jira before the failure is kept."""
+    person). What did reach Jira before the failure is kept. `counted=False`: a wait that is
+    not a failure (a create whose outcome Jira has not shown yet), so no attempt is spent."""
     params = dict(
-        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000],
+        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000], p_counted=1 if counted else 0,
         p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at, **_link_params(link),
     )
     async with write(engine) as conn:

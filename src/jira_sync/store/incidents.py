@@ -26,6 +26,8 @@ class JiraLink:
     jira_status_id: str | None = None
     jira_status: str | None = None
     jira_priority_id: str | None = None
+    create_floor: int | None = None  # while "creating": the issue it made is numbered above this
+    create_sent_at: float | None = None
 
     def values(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -62,6 +64,8 @@ class IncidentRecord:
     jira_status_id: str | None
     jira_status: str | None
     jira_priority_id: str | None
+    create_floor: int | None
+    create_sent_at: float | None
     last_synced_at: float | None
     created_at: float
     updated_at: float

@@ -78,6 +78,10 @@ incidents = sa.Table(
     sa.Column("jira_status_id", sa.String(32), nullable=True),
     sa.Column("jira_status", sa.String(255), nullable=True),
     sa.Column("jira_priority_id", sa.String(32), nullable=True),
+    # while create_state is "creating": no issue numbered at or below create_floor can be the
+    # one that create made, and it was sent at create_sent_at (sync/adopt.py)
+    sa.Column("create_floor", sa.Integer, nullable=True),
+    sa.Column("create_sent_at", sa.Float, nullable=True),
     sa.Column("last_synced_at", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),

@@ -18,7 +18,7 @@ from ..domain.integration import IntegrationConfig
 from ..jira.port import ExchangeHook, SyncJira
 from ..sources.flashduty_api import FlashdutyApi
 from ..store.integrations import IntegrationRow, decrypt
-from .known_state import WorkflowMemory
+from .known_state import SiteMemory, WorkflowMemory
 
 JiraFactory = Callable[[JiraConnection, ExchangeHook | None], SyncJira]
 FlashdutyFactory = Callable[[FlashdutyConfig], "FlashdutyApi | None"]
@@ -33,6 +33,7 @@ class IntegrationClients:
     jira: SyncJira
     flashduty: FlashdutyApi | None
     workflow: WorkflowMemory = field(default_factory=WorkflowMemory)
+    memory: SiteMemory = field(default_factory=SiteMemory)
 
     async def aclose(self) -> None:
         await self.jira.aclose()

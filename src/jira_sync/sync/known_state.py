@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.issue import issue_number
 from ..domain.jira_meta import JiraMeta
 from ..jira.port import IssueState, StatusInfo, SyncJira, Transition
 from ..store.incidents import JiraLink
@@ -27,6 +28,20 @@ class WorkflowMemory:
     def forget(self) -> None:
         self.transitions_from.clear()
         self.initial_status = None
+
+
+@dataclass
+class SiteMemory:
+    """Per integration (and configuration version): what its Jira showed about its issues."""
+
+    # project key -> the highest issue number seen there: every issue made later is numbered
+    # above it, so it is where a look for a lost create starts reading (sync/adopt.py)
+    highest: dict[str, int] = field(default_factory=dict)
+
+    def saw(self, project_key: str, key: str) -> None:
+        number = issue_number(key)
+        if number is not None and number > self.highest.get(project_key, 0):
+            self.highest[project_key] = number
 
 
 class RememberingJira:

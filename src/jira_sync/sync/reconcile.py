@@ -15,12 +15,13 @@ from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from ..domain.comment import comment_markdown, comment_ref, marked_url
-from ..jira.port import IssueRef, JiraPermanentError, StatusInfo, SyncJira
+from ..jira.port import JiraPermanentError, StatusInfo, SyncJira
 from ..jira.workflow import move_to_status
 from ..store import claims
 from ..store.db import Engine
 from ..store.incidents import IncidentRecord, JiraLink
-from .known_state import RememberingJira, WorkflowMemory, status_from_link
+from .adopt import CreateLimits, ensure_issue
+from .known_state import RememberingJira, SiteMemory, WorkflowMemory, status_from_link
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Job:
     jira: SyncJira
     flashduty: CommentSource | None
     workflow: WorkflowMemory
+    memory: SiteMemory
+    limits: CreateLimits
     created_now: bool = False  # this reconcile created the issue (so it is in the initial status)
 
     @property
@@ -67,16 +70,21 @@ async def reconcile(job: Job) -> None:
     snap = IncidentSnapshot.from_json(job.claimed.snapshot)
     if job.link.create_state != "created":
         await ensure_issue(job, snap)
+    await update_issue(job, snap)
+
+
+async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
+    """The priority, status and comments the latest snapshot asks for, on an existing issue."""
     desired = mapping.desired_state(job.config, job.meta, snap)
-    issue_id = job.link.jira_issue_id
-    assert issue_id is not None
+    target = job.link.jira_issue_id
+    assert target is not None
     if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
-        await job.jira.set_priority(issue_id, desired.priority_id)
+        await job.jira.set_priority(target, desired.priority_id)
         job.note(jira_priority_id=desired.priority_id)
     if desired.status and desired.status.casefold() != (job.link.jira_status or "").casefold():
-        await move_issue(job, issue_id, desired.status)
+        await move_issue(job, target, desired.status)
     if job.claimed.comment_seq > job.claimed.comment_synced_seq:
-        await sync_comments(job, snap)
+        await sync_comments(job, snap, target)
 
 
 async def move_issue(job: Job, issue_id: str, target: str) -> None:
@@ -101,33 +109,7 @@ async def move_issue(job: Job, issue_id: str, target: str) -> None:
     job.note(**values)
 
 
-async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
-    """Create the issue exactly once, even when an earlier create's answer was lost."""
-    draft = mapping.issue_draft(job.config, job.meta, snap)
-    found: IssueRef | None = None
-    if job.link.create_state == "creating" and draft.labels:
-        # an earlier create's outcome is unknown: look for its marker before creating again
-        found = await job.jira.find_issue_by_marker(draft.project_key, draft.labels[0])
-        if found is not None:
-            log.info("adopted %s for incident %s after an unknown create outcome", found.key, snap.incident_id)
-    if found is None:
-        # committed before the call: if we die during it, the next attempt looks first
-        await job.record(create_state="creating")
-        found = await job.jira.create_issue(draft)
-        job.created_now = True
-        log.info("created %s for incident %s", found.key, snap.incident_id)
-    await job.record(
-        create_state="created",
-        jira_issue_id=found.id,
-        jira_issue_key=found.key,
-        # an adopted issue was created from an older snapshot: its priority is not known
-        jira_priority_id=draft.priority_id if job.created_now else None,
-        jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
-        jira_status_id=None,
-    )
-
-
-async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
+async def sync_comments(job: Job, snap: IncidentSnapshot, issue: str) -> None:
     """Copy Flashduty comments to Jira once each (i_comm carries no text: read the feed)."""
     if job.flashduty is None:
         # saving the integration warned about this; failing the incident would also
@@ -137,8 +119,6 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
     items = await job.flashduty.comments(snap.incident_id)
     states = await claims.comment_states(job.engine, job.row_id)
     on_issue: dict[str, str] | None = None
-    issue_id = job.link.jira_issue_id
-    assert issue_id is not None
     for item in items:
         state = states.get(item.id)
         if state == "posted":
@@ -146,13 +126,13 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
         ref = comment_ref(item.id)
         if state == "posting":  # an earlier POST's answer was lost: did it land?
             if on_issue is None:
-                on_issue = {c.ref: c.id for c in await job.jira.comments(issue_id) if c.ref}
+                on_issue = {c.ref: c.id for c in await job.jira.comments(issue) if c.ref}
             if ref in on_issue:
                 await claims.mark_comment(job.engine, job.row_id, item.id, "posted", on_issue[ref])
                 continue
         await claims.mark_comment(job.engine, job.row_id, item.id, "posting")
         link = marked_url(snap.detail_url, ref) if snap.detail_url else None
-        posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text, link), ref)
+        posted = await job.jira.add_comment(issue, comment_markdown(item.author, item.text, link), ref)
         await claims.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
 
 
