@@ -169,3 +169,33 @@ def test_killed_between_comment_post_and_record_posts_it_once(crashable: Crashab
     c.synced()
     assert len(issue.comments) == 2
 
+
+def test_killed_after_a_priority_write_ends_where_the_incident_asks(crashable: Crashable) -> None:
+    """A -> B -> A: the priority PUT for B returns 2xx and the process dies before recording it.
+    When the incident asks for A again, Jira must end at A, not stay at B."""
+    c = crashable
+    new = c.fd.open_incident(incident_severity="Critical")  # A: Highest (1)
+    incident_id = new["incident"]["incident_id"]
+    c.send(new)
+    c.synced()
+    [issue] = c.jira.issues_with_label(f"flashduty-{incident_id}")
+    assert issue.fields["priority"]["id"] == "1"
+    # B and an acknowledgement in one reconcile: the PUT lands, the transition hangs, the process dies
+    assert c.api.post(f"/api/integrations/{c.integration_id}/disable").status_code == 200
+    c.send(c.fd.set_severity(incident_id, "Warning"))
+    c.send(c.fd.ack(incident_id))
+    c.jira.faults.add(method="POST", path=r"/transitions$", kind="timeout", times=1, delay=60)
+    assert c.api.post(f"/api/integrations/{c.integration_id}/enable").status_code == 200
+    wait_until(lambda: c.jira.count_requests("POST", r"/transitions$"), what="the transition to be sent")
+    assert issue.fields["priority"]["id"] == "3"  # B reached Jira...
+    # (disabled, so the next process syncs only once A has arrived: it cannot make B again first)
+    assert c.api.post(f"/api/integrations/{c.integration_id}/disable").status_code == 200
+    c.kill()  # ...and was never recorded
+    c.jira.faults.clear()
+    c.restart()
+    c.send(c.fd.set_severity(incident_id, "Critical"))  # back to A
+    assert c.api.post(f"/api/integrations/{c.integration_id}/enable").status_code == 200
+    c.synced()
+    time.sleep(0.5)
+    assert issue.fields["priority"]["id"] == "1"
+    assert issue.status_name == "In Progress"

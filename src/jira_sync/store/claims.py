@@ -22,7 +22,7 @@ from .tables import comments, exchanges, incidents, integrations
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
-JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id")
+JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id", "jira_unverified")
 
 
 def _b(name: str, type_: Any = None) -> Any:
@@ -55,7 +55,10 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
     return {
         "claim": incidents.update()
         .where(c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float))
+        # a lease still set is one whose worker never closed it (killed, or cut off from the
+        # database) after writes it had not recorded: what the row says of Jira may be stale
+        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float),
+                jira_unverified=sa.or_(c.jira_unverified, c.lease_until.is_not(None)))
         .returning(*incidents.c),
         "finish": incidents.update()
         .where(owned)

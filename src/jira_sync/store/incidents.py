@@ -28,6 +28,7 @@ class JiraLink:
     jira_priority_id: str | None = None
     create_floor: int | None = None  # while "creating": the issue it made is numbered above this
     create_sent_at: float | None = None
+    jira_unverified: bool = False  # the values above may be stale: read the issue first
 
     def values(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -66,6 +67,7 @@ class IncidentRecord:
     jira_priority_id: str | None
     create_floor: int | None
     create_sent_at: float | None
+    jira_unverified: bool
     last_synced_at: float | None
     created_at: float
     updated_at: float

@@ -82,6 +82,9 @@ incidents = sa.Table(
     # one that create made, and it was sent at create_sent_at (sync/adopt.py)
     sa.Column("create_floor", sa.Integer, nullable=True),
     sa.Column("create_sent_at", sa.Float, nullable=True),
+    # the jira_* values above may be stale (a reconcile was cut off after a write, or a write's
+    # outcome is unknown): the next reconcile reads the issue from Jira before trusting them
+    sa.Column("jira_unverified", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("last_synced_at", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),

@@ -104,7 +104,7 @@ async def _linked(job: "Job", found: IssueRef, *, priority_id: str | None) -> No
     await job.record(
         create_state="created", jira_issue_id=found.id, jira_issue_key=found.key, jira_priority_id=priority_id,
         jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
-        jira_status_id=None, create_floor=None, create_sent_at=None,
+        jira_status_id=None, create_floor=None, create_sent_at=None, jira_unverified=False,
     )
 
 

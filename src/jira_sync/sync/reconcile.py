@@ -1,8 +1,10 @@
 """One reconcile: make the Jira issue hold what the incident's latest snapshot asks for.
 
 Level-triggered (design/SYNC-MODEL.md): it compares the desired state with what was last
-written and makes only the missing writes, recording each one as soon as Jira confirms
-it, so a crash between two calls resumes where it stopped and never writes twice.
+written and makes only the missing writes. The create and each comment are committed around
+their call (they must never be made twice); priority and status are recorded by the closing
+write, and a reconcile that never got there leaves the row unverified, so the next one reads
+the issue from Jira once before deciding (a write then costs one request, not one commit more).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from ..domain.comment import comment_markdown, comment_ref, marked_url
-from ..jira.port import JiraPermanentError, StatusInfo, SyncJira
+from ..jira.port import IssueState, JiraError, JiraPermanentError, StatusInfo, SyncJira
 from ..jira.workflow import move_to_status
 from ..store import claims
 from ..store.db import Engine
@@ -60,8 +62,9 @@ class Job:
         self.note(**values)
 
     def note(self, **values: Any) -> None:
-        """Remember for the closing write (finish or fail). Redoing these after a crash is
-        harmless: the same priority again, or a move to where the issue already is."""
+        """Remember for the closing write (finish or fail). If the process dies first, its lease
+        stays set, the next claim marks the row unverified (store/claims.py), and that
+        reconcile reads the issue from Jira before it trusts these values."""
         for name, value in values.items():
             setattr(self.link, name, value)
 
@@ -75,16 +78,30 @@ async def reconcile(job: Job) -> None:
 
 async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
     """The priority, status and comments the latest snapshot asks for, on an existing issue."""
+    if job.link.jira_unverified:
+        # a reconcile was cut off after a write it never recorded (or a write's outcome is
+        # unknown): what the row says may be stale, so ask Jira once before deciding
+        _as_read(job, await job.jira.get_issue(job.link.jira_issue_id or ""))
     desired = mapping.desired_state(job.config, job.meta, snap)
     target = job.link.jira_issue_id
     assert target is not None
-    if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
-        await job.jira.set_priority(target, desired.priority_id)
-        job.note(jira_priority_id=desired.priority_id)
-    if desired.status and desired.status.casefold() != (job.link.jira_status or "").casefold():
-        await move_issue(job, target, desired.status)
+    try:
+        if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
+            await job.jira.set_priority(target, desired.priority_id)
+            job.note(jira_priority_id=desired.priority_id)
+        if desired.status and desired.status.casefold() != (job.link.jira_status or "").casefold():
+            await move_issue(job, target, desired.status)
+    except JiraError as exc:
+        if exc.retryable:  # it may have been applied: the next attempt reads before it decides
+            job.note(jira_unverified=True)
+        raise
     if job.claimed.comment_seq > job.claimed.comment_synced_seq:
         await sync_comments(job, snap, target)
+
+
+def _as_read(job: Job, state: IssueState) -> None:
+    job.note(jira_priority_id=state.priority_id, jira_status=state.status_name, jira_status_id=state.status_id,
+             jira_issue_key=state.key, jira_unverified=False)
 
 
 async def move_issue(job: Job, issue_id: str, target: str) -> None:
