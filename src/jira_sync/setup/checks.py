@@ -20,6 +20,7 @@ from ..jira.port import (
     JiraAuthError,
     JiraConnectError,
     JiraError,
+    JiraNotFound,
     SetupJira,
 )
 from ..jira.site import platform_mismatch
@@ -65,7 +66,14 @@ async def _check(cfg: IntegrationConfig, jira: SetupJira, report: CheckReport) -
     project = await jira.project(cfg.project)
     # before the create metadata: Jira lists no issue types at all to an account that may
     # not create issues, which would otherwise read as "issue type not available"
-    perms = await jira.my_permissions(project.key, PERMISSIONS)
+    try:
+        perms = await jira.my_permissions(project.key, PERMISSIONS)
+    except JiraNotFound:
+        # some Jira-compatible servers lack the endpoint: say so, and let Jira's answers to the
+        # sync's own requests name any permission that is missing
+        report.warnings.append("could not check the account's permissions: this Jira has no "
+                               "/mypermissions endpoint (404); a missing permission will show on the first sync")
+        perms = dict.fromkeys(PERMISSIONS, True)
     missing = [p for p in PERMISSIONS if not perms.get(p, False)]
     if missing:
         report.errors.append(f"the account {me.display_name} lacks these permissions in {project.key}: {', '.join(missing)}")

@@ -37,6 +37,9 @@ class SiteMemory:
     # project key -> the highest issue number seen there: every issue made later is numbered
     # above it, so it is where a look for a lost create starts reading (sync/adopt.py)
     highest: dict[str, int] = field(default_factory=dict)
+    # this Jira answered 404 for an issue by id and found it by key (some Jira-compatible
+    # servers): address issues by key from now on
+    by_key: bool = False
 
     def saw(self, project_key: str, key: str) -> None:
         number = issue_number(key)

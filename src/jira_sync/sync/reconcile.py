@@ -17,7 +17,7 @@ from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from ..domain.comment import comment_markdown, comment_ref, marked_url
-from ..jira.port import IssueState, JiraError, JiraPermanentError, StatusInfo, SyncJira
+from ..jira.port import IssueState, JiraError, JiraNotFound, JiraPermanentError, StatusInfo, SyncJira
 from ..jira.workflow import move_to_status
 from ..store import claims
 from ..store.db import Engine
@@ -73,7 +73,13 @@ async def reconcile(job: Job) -> None:
     snap = IncidentSnapshot.from_json(job.claimed.snapshot)
     if job.link.create_state != "created":
         await ensure_issue(job, snap)
-    await update_issue(job, snap)
+    try:
+        await update_issue(job, snap)
+    except JiraNotFound:
+        if job.memory.by_key:
+            raise
+        await read_issue(job)  # by key from now on, if the key finds it
+        await update_issue(job, snap)
 
 
 async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
@@ -81,10 +87,9 @@ async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
     if job.link.jira_unverified:
         # a reconcile was cut off after a write it never recorded (or a write's outcome is
         # unknown): what the row says may be stale, so ask Jira once before deciding
-        _as_read(job, await job.jira.get_issue(job.link.jira_issue_id or ""))
+        _as_read(job, await read_issue(job))
     desired = mapping.desired_state(job.config, job.meta, snap)
-    target = job.link.jira_issue_id
-    assert target is not None
+    target = issue_target(job)
     try:
         if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
             await job.jira.set_priority(target, desired.priority_id)
@@ -104,6 +109,34 @@ def _as_read(job: Job, state: IssueState) -> None:
              jira_issue_key=state.key, jira_unverified=False)
 
 
+def issue_target(job: Job) -> str:
+    """How requests name the issue: its id (stable), or its key on a Jira that reads only keys."""
+    link = job.link
+    if job.memory.by_key and link.jira_issue_key:
+        return link.jira_issue_key
+    assert link.jira_issue_id is not None
+    return link.jira_issue_id
+
+
+async def read_issue(job: Job) -> IssueState:
+    """The issue as Jira holds it now: by id, else by its stored key (some Jira-compatible
+    servers answer 404 for /issue/{id} and find /issue/{key})."""
+    link = job.link
+    if not job.memory.by_key:
+        try:
+            return await job.jira.get_issue(link.jira_issue_id or "")
+        except JiraNotFound:
+            if not link.jira_issue_key:
+                raise
+    state = await job.jira.get_issue(link.jira_issue_key or "")
+    if not job.memory.by_key:
+        log.warning("%s is found by key but not by id (404): this Jira is addressed by issue key from now on", state.key)
+        job.memory.by_key = True
+    if state.key != link.jira_issue_key:
+        job.note(jira_issue_key=state.key)
+    return state
+
+
 async def move_issue(job: Job, issue_id: str, target: str) -> None:
     """Move the issue to `target`: from memory first (one request), from Jira if memory was stale."""
     statuses = _statuses(job.meta)
@@ -111,8 +144,8 @@ async def move_issue(job: Job, issue_id: str, target: str) -> None:
     view = RememberingJira(job.jira, job.workflow, assumed)
     try:
         await move_to_status(view, issue_id, target, statuses=statuses)
-    except JiraPermanentError:
-        if assumed is None:
+    except JiraPermanentError as exc:
+        if assumed is None or isinstance(exc, JiraNotFound):
             raise  # nothing was assumed: this is Jira's real answer
         # a person may have moved the issue in Jira, or the workflow changed: ask Jira
         job.workflow.forget()
