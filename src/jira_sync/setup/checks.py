@@ -43,14 +43,17 @@ class CheckReport:
         return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings}
 
 
-async def check_integration(cfg: IntegrationConfig, jira: SetupJira) -> CheckReport:
+async def check_integration(cfg: IntegrationConfig, jira: SetupJira, *, raise_transient: bool = False) -> CheckReport:
+    """`raise_transient`: a failure that retrying can cure (Jira down, 429) is raised instead
+    of reported, for the sync, which checks an integration saved unchecked (sync/learn.py)."""
     report = CheckReport()
     try:
         await _check(cfg, jira, report)
-    except (JiraAuthError, JiraConnectError) as exc:
-        report.errors.append(exc.message)
     except JiraError as exc:
-        report.errors.append(f"Jira answered: {exc.message}")
+        if raise_transient and exc.retryable:
+            raise
+        auth = isinstance(exc, (JiraAuthError, JiraConnectError))
+        report.errors.append(exc.message if auth else f"Jira answered: {exc.message}")
     if cfg.flashduty.app_key is None:
         report.warnings.append("no Flashduty app key: comments cannot be read from Flashduty and will not sync")
     return report

@@ -9,6 +9,8 @@ edited), Jira refuses the transition and the caller tries once more without memo
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +42,20 @@ class SiteMemory:
     # this Jira answered 404 for an issue by id and found it by key (some Jira-compatible
     # servers): address issues by key from now on
     by_key: bool = False
+    # check=false: the names the first sync resolved (sync/learn.py), or why it could not
+    learned: JiraMeta | None = None
+    refused: tuple[float, str] | None = None  # (when, the check's errors)
+    learning: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def saw(self, project_key: str, key: str) -> None:
         number = issue_number(key)
         if number is not None and number > self.highest.get(project_key, 0):
             self.highest[project_key] = number
+
+    def refused_lately(self, within: float) -> str | None:
+        if self.refused is not None and time.time() - self.refused[0] < within:
+            return self.refused[1]
+        return None
 
 
 class RememberingJira:

@@ -17,13 +17,14 @@ from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from ..domain.comment import comment_markdown, comment_ref, marked_url
-from ..jira.port import IssueState, JiraError, JiraNotFound, JiraPermanentError, StatusInfo, SyncJira
+from ..jira.port import IssueState, JiraError, JiraNotFound, JiraPermanentError, JiraPort, StatusInfo
 from ..jira.workflow import move_to_status
 from ..store import claims
 from ..store.db import Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from .adopt import CreateLimits, ensure_issue
 from .known_state import RememberingJira, SiteMemory, WorkflowMemory, status_from_link
+from .learn import learn_meta
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Job:
     link: JiraLink  # what Jira holds, updated as each write is confirmed
     config: IntegrationConfig
     meta: JiraMeta
-    jira: SyncJira
+    jira: JiraPort
     flashduty: CommentSource | None
     workflow: WorkflowMemory
     memory: SiteMemory
@@ -71,6 +72,8 @@ class Job:
 
 async def reconcile(job: Job) -> None:
     snap = IncidentSnapshot.from_json(job.claimed.snapshot)
+    if not job.meta.checked:
+        await learn_meta(job)  # saved with check=false: resolve the names first
     if job.link.create_state != "created":
         await ensure_issue(job, snap)
     try:
