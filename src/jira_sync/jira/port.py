@@ -61,6 +61,10 @@ class JiraNotFound(JiraPermanentError):
         self.endpoint_missing = endpoint_missing
 
 
+class IssueDeleted(JiraPermanentError):
+    """The linked issue is gone: neither its id nor its key finds it (deleted, or hidden)."""
+
+
 class JiraAuthError(JiraPermanentError):
     """401/403: bad credentials, expired token, CAPTCHA required, missing permission.
 

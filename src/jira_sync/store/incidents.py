@@ -20,7 +20,7 @@ from .tables import events, exchanges, incidents
 class JiraLink:
     """What Jira holds for an incident, as far as we know: written back with every outcome."""
 
-    create_state: str | None = None  # None -> "creating" (outcome may be unknown) -> "created"
+    create_state: str | None = None  # None -> "creating" (outcome may be unknown) -> "created" | "deleted"
     jira_issue_id: str | None = None
     jira_issue_key: str | None = None
     jira_status_id: str | None = None

@@ -71,7 +71,8 @@ incidents = sa.Table(
     sa.Column("lease_until", sa.Float, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text, nullable=True),
-    # the Jira side: create_state None -> "creating" (outcome may be unknown) -> "created"
+    # the Jira side: create_state None -> "creating" (outcome may be unknown) -> "created";
+    # "deleted" once the issue is found gone (a person may ask for a new one)
     sa.Column("create_state", sa.String(16), nullable=True),
     sa.Column("jira_issue_id", sa.String(32), nullable=True),
     sa.Column("jira_issue_key", sa.String(64), nullable=True),

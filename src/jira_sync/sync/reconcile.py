@@ -17,7 +17,7 @@ from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from ..domain.comment import comment_markdown, comment_ref, marked_url
-from ..jira.port import IssueState, JiraError, JiraNotFound, JiraPermanentError, JiraPort, StatusInfo
+from ..jira.port import IssueDeleted, IssueState, JiraError, JiraNotFound, JiraPermanentError, JiraPort, StatusInfo
 from ..jira.workflow import move_to_status
 from ..store import claims
 from ..store.db import Engine
@@ -74,14 +74,18 @@ async def reconcile(job: Job) -> None:
     snap = IncidentSnapshot.from_json(job.claimed.snapshot)
     if not job.meta.checked:
         await learn_meta(job)  # saved with check=false: resolve the names first
+    if job.link.create_state == "deleted":
+        state = await read_issue(job)  # raises IssueDeleted again, unless it was restored in Jira
+        await job.record(create_state="created")
+        _as_read(job, state)
     if job.link.create_state != "created":
         await ensure_issue(job, snap)
     try:
         await update_issue(job, snap)
     except JiraNotFound:
         if job.memory.by_key:
-            raise
-        await read_issue(job)  # by key from now on, if the key finds it
+            raise  # already addressed by key: not a missing issue (read_issue would have said)
+        await read_issue(job)  # by key now, or IssueDeleted
         await update_issue(job, snap)
 
 
@@ -122,8 +126,8 @@ def issue_target(job: Job) -> str:
 
 
 async def read_issue(job: Job) -> IssueState:
-    """The issue as Jira holds it now: by id, else by its stored key (some Jira-compatible
-    servers answer 404 for /issue/{id} and find /issue/{key})."""
+    """The issue as Jira holds it now: by id, else by its stored key before it is called deleted
+    (some Jira-compatible servers answer 404 for /issue/{id} and find /issue/{key})."""
     link = job.link
     if not job.memory.by_key:
         try:
@@ -131,7 +135,13 @@ async def read_issue(job: Job) -> IssueState:
         except JiraNotFound:
             if not link.jira_issue_key:
                 raise
-    state = await job.jira.get_issue(link.jira_issue_key or "")
+    try:
+        state = await job.jira.get_issue(link.jira_issue_key or "")
+    except JiraNotFound:
+        what = link.jira_issue_key or f"issue {link.jira_issue_id}"
+        await job.record(create_state="deleted")
+        raise IssueDeleted(f"{what} was deleted in Jira (or this account can no longer see it). "
+                           "Create a new issue for this incident to go on.") from None
     if not job.memory.by_key:
         log.warning("%s is found by key but not by id (404): this Jira is addressed by issue key from now on", state.key)
         job.memory.by_key = True
