@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     jira_timeout: float = Field(default=10.0, gt=0)
     lease_seconds: float = Field(default=120.0, gt=1, description="a claimed incident is retaken after this")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_index_lag: float = Field(
+        default=600.0, gt=0,
+        description="after a create whose answer was lost, on a Jira that cannot read issues by key: how long "
+                    "its search may lag before 'not found' is believed")
     history_days: float = Field(default=30, gt=0, description="keep received events and Jira exchanges this long")
     log_level: str = "INFO"
 

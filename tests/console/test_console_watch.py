@@ -120,3 +120,33 @@ def test_links_from_webhooks_are_only_ever_http(c, cloud_console: Stack) -> None
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text  # shown, as text
     listing = c.get(f"/console/integrations/{integration_id}")
     assert "<script>alert" not in listing.text
+
+
+def test_a_deleted_issue_is_said_plainly_and_a_new_one_made_from_the_page(c, cloud_console: Stack, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    caplog.set_level(logging.INFO, logger="jira_sync")
+    integration_id, hook = cloud_console.integration()
+    fd = cloud_console.flashduty
+    new = fd.open_incident(title="cpu hot on web-3")
+    incident_id = new["incident"]["incident_id"]
+    cloud_console.send(hook, new)
+    cloud_console.synced()
+    [old] = cloud_console.jira.issues_with_label(f"flashduty-{incident_id}")
+    page_url = f"/console/integrations/{integration_id}/incidents/{incident_id}"
+    assert "Create a new issue" not in c.get(page_url).text  # only once it is found deleted
+    cloud_console.jira.delete_issue(old.key)
+    cloud_console.send(hook, fd.ack(incident_id))
+    page = wait_until(lambda: (p := c.get(page_url)) and "deleted in Jira" in p.text and p, what="the page to say so")
+    assert f"{old.key} was deleted in Jira" in page.text and "Create a new issue</button>" in page.text
+
+    r = c.post(f"{page_url}/new-issue", {})
+    assert r.status_code == 200 and "New issue queued" in r.text
+    [issue] = wait_until(lambda: cloud_console.jira.issues_with_label(f"flashduty-{incident_id}"), what="the new issue")
+    assert issue.key != old.key
+    page = wait_until(lambda: (p := c.get(page_url)) and issue.key in p.text and p, what="the new key on the page")
+    assert "Create a new issue</button>" not in page.text
+    assert f"console: admin asked for a new Jira issue for incident {incident_id}" in caplog.text
+    r = c.post(f"{page_url}/new-issue", {})  # again: refused plainly, nothing made
+    assert "has not been found deleted" in r.text
+    assert len(cloud_console.jira.issues_with_label(f"flashduty-{incident_id}")) == 1

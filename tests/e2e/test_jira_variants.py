@@ -114,3 +114,34 @@ def test_updates_follow_the_issue_after_a_project_key_rename(stack_factory) -> N
     issue = cloud.issue_for(incident_id)
     assert issue.key.startswith("OPS2-") and issue.fields["priority"]["id"] == "4"
     assert issue.status_name == "In Progress"
+
+
+
+def test_a_jira_without_mypermissions_and_issue_by_id_is_worked_with(stack_factory) -> None:  # type: ignore[no-untyped-def]
+    """A third-party "Jira DC 8.20" answers 404 for /mypermissions and for /issue/{id} (keys work):
+    setup warns instead of refusing, and every update reaches the issue by its key."""
+    from jira_sync.devtools.fake_flashduty import WebhookSender
+
+    odd = stack_factory("server", version="8.20.0")
+    odd.jira.missing = {"mypermissions", "issue_by_id"}
+    created = odd.api.create_integration(odd.config())
+    assert created["check"]["ok"] and any("mypermissions" in w for w in created["check"]["warnings"])
+    hook = created["webhook"]
+    fd = odd.flashduty
+    new = fd.open_incident(incident_severity="Critical")
+    incident_id = new["incident"]["incident_id"]
+    with WebhookSender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
+        steps = [lambda: new, lambda: fd.set_severity(incident_id, "Warning"), lambda: fd.ack(incident_id),
+                 lambda: fd.add_comment(incident_id, "on it", author="Bob"), lambda: fd.resolve(incident_id)]
+        for step in steps:
+            assert sender.send(step()) == 200
+            odd.synced()
+        issue = odd.issue_for(incident_id)
+        assert issue.fields["priority"]["id"] == "3" and issue.status_name == "Done" and len(issue.comments) == 1
+        detail = odd.api.incident(created["id"], incident_id)
+        assert detail["state"] == "idle" and detail["last_error"] is None
+        # the site is addressed by key from the first 404 on: a change is one request again
+        before = len(odd.jira.request_log)
+        assert sender.send(fd.set_severity(incident_id, "Info")) == 200
+        odd.synced()
+        assert odd.jira.request_log[before:] == [("PUT", f"/rest/api/2/issue/{issue.key}", 204)]

@@ -66,3 +66,12 @@ def server(make_site: Any) -> Site:
 @pytest.fixture(params=["cloud", "server"])
 def site(request: pytest.FixtureRequest, make_site: Any) -> Site:
     return make_site(request.param)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    from .support import Receiver
+
+    r = Receiver()
+    yield r
+    r.close()

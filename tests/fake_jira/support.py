@@ -49,3 +49,60 @@ class Site:
         r = self.create(project, **fields)
         assert r.status_code == 201, r.text
         return r.json()
+
+
+class Receiver:
+    """A small HTTP server that records webhook POSTs and answers with scripted statuses
+    (`answers`: a list of status codes used in order, then 200; `delay`: seconds before answering)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.answers: list[int] = []
+        self.delay = 0.0
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                import time
+
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with receiver._cond:
+                    status = receiver.answers.pop(0) if receiver.answers else 200
+                    delay = receiver.delay
+                if delay:
+                    time.sleep(delay)
+                with receiver._cond:
+                    receiver.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                              "body": body, "status": status})
+                    receiver._cond.notify_all()
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/jira-hook"
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.requests) >= count, timeout)
+            return list(self.requests)
+
+    def events(self) -> list[str]:
+        import json
+
+        with self._cond:
+            return [json.loads(r["body"])["webhookEvent"] for r in self.requests if r["body"]]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

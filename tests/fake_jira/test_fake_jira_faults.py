@@ -93,3 +93,35 @@ def test_server_starts_and_stops_fast_without_leftover_threads():
         stopping = time.monotonic()
     assert time.monotonic() - stopping < 1
     assert set(threading.enumerate()) <= before
+
+
+def test_down_refuses_connections_then_up_at_the_same_url():
+    fake = FakeJira("cloud")
+    with FakeJiraServer(fake) as srv:
+        url = srv.url
+        with httpx.Client(base_url=url, auth=("admin@example.com", "cloud-token"), timeout=2) as c:
+            assert c.get("/rest/api/3/myself").status_code == 200  # a kept-alive connection
+            srv.down()
+            assert not srv.is_up
+            with pytest.raises(httpx.TransportError):  # the kept-alive connection is gone too
+                c.get("/rest/api/3/myself")
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(url + "/rest/api/3/serverInfo", timeout=1)
+            assert srv.up() == url and srv.is_up
+            assert c.get("/rest/api/3/myself").status_code == 200
+            srv.down(seconds=0.3)  # a timed outage
+            with pytest.raises(httpx.TransportError):
+                c.get("/rest/api/3/myself")
+            deadline = time.monotonic() + 5
+            while not srv.is_up and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert c.get("/rest/api/3/myself").status_code == 200 and srv.url == url
+
+
+def test_reset_fault_drops_the_connection_without_applying(cloud):
+    cloud.fake.faults.add(method="POST", path=CREATE, kind="reset")
+    with pytest.raises(httpx.TransportError):
+        _create(cloud)
+    assert not cloud.fake.issues
+    assert cloud.fake.request_log[-1][2] is None
+    assert _create(cloud).status_code == 201

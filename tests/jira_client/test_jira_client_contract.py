@@ -302,3 +302,61 @@ async def test_missing_project_in_old_createmeta_is_permanent(script, make_clien
     script.on("GET", "/jira/rest/api/2/issue/createmeta", json_body={"projects": []})
     with pytest.raises(JiraPermanentError, match="NOPE"):
         await make_client(server_conn()).issue_types("NOPE")
+
+
+# ---------------------------------------------------------------- consistent reads and marks
+async def test_newest_issue_key_reads_the_index_by_key_with_jiras_clock(script, make_client):
+    script.on("POST", "/rest/api/3/search/jql", json_body={"issues": [{"id": "10200", "key": "OPS-41"}]})
+    client = make_client(cloud_conn())
+    assert await client.newest_issue_key("OPS") == "OPS-41"
+    assert script.body()["jql"] == 'project = "OPS" ORDER BY key DESC' and script.body()["maxResults"] == 1
+    assert await client.newest_issue_key("OPS", 3) == "OPS-41"
+    assert script.body()["jql"] == 'project = "OPS" AND created <= "-3m" ORDER BY key DESC'
+
+
+async def test_read_labels_by_key_tells_no_issue_from_no_endpoint(script, make_client):
+    from jira_sync.jira.port import JiraNotFound, Labelled
+
+    script.on("GET", "/jira/rest/api/2/issue/OPS-7", json_body={"id": "10042", "key": "OPS-7",
+                                                                "fields": {"labels": ["flashduty-1"]}})
+    script.on("GET", "/jira/rest/api/2/issue/OPS-8", status=404,
+              json_body={"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}})
+    script.on("GET", "/jira/rest/api/2/issue/10042", status=404, json_body={"message": "null for uri: x", "status-code": 404})
+    client = make_client(server_conn())
+    assert await client.read_labels("OPS-7") == Labelled(IssueRef("10042", "OPS-7"), ("flashduty-1",))
+    assert script.last().url.params["fields"] == "labels"
+    assert await client.read_labels("OPS-8") is None  # Jira's own "does not exist": the key is free
+    with pytest.raises(JiraNotFound) as err:  # Jersey's "null for uri": this Jira has no such endpoint
+        await client.read_labels("10042")
+    assert err.value.endpoint_missing
+
+
+@pytest.mark.parametrize("conn", [cloud_conn(), server_conn()], ids=["cloud", "server"])
+async def test_comment_refs_come_from_the_mark_in_the_body_link(script, make_client, conn):
+    from jira_sync.domain.comment import comment_markdown, marked_url
+
+    cloud = conn.platform == "cloud"
+    link = marked_url("https://fd.example/incident/detail/abc#old", "flashduty-comment:c-1")
+    markdown = comment_markdown("Bob", "disk freed", link)
+    body = markdown_to_adf(markdown) if cloud else markdown_to_wiki(markdown)
+    script.on("GET", ".*/issue/10042/comment", json_body={"startAt": 0, "maxResults": 100, "total": 1, "comments": [
+        {"id": "7", "body": body, "author": {"accountId": "someone-else", "name": "alice"}}]})
+    [comment] = await make_client(conn).comments("10042")
+    assert comment.ref == "flashduty-comment:c-1" and len(script.requests) == 1  # no per-comment reads
+    assert "disk freed" in comment.text and comment.author == "someone-else"
+
+
+async def test_own_comments_without_a_mark_have_their_property_read_one_by_one(script, make_client):
+    """Cloud lists comments without properties: our unmarked comments (posted before marks) are
+    read one at a time; people's comments are never ours, so they cost nothing."""
+    script.on("GET", "/rest/api/3/issue/10042/comment", json_body={"startAt": 0, "maxResults": 100, "total": 3, "comments": [
+        {"id": "1", "body": markdown_to_adf("ours"), "author": {"accountId": "me-1"}},
+        {"id": "2", "body": markdown_to_adf("a person's"), "author": {"accountId": "alice-2"}},
+        {"id": "3", "body": markdown_to_adf("ours, no property"), "author": {"accountId": "me-1"}}]})
+    script.on("GET", "/rest/api/3/myself", json_body={"accountId": "me-1", "displayName": "Bot"})
+    script.on("GET", "/rest/api/3/comment/1/properties/jira-sync", json_body={"key": "jira-sync", "value": {"ref": "r1"}})
+    script.on("GET", "/rest/api/3/comment/3/properties/jira-sync", status=404,
+              json_body={"errorMessages": ["The property with key 'jira-sync' does not exist."], "errors": {}})
+    comments = await make_client(cloud_conn()).comments("10042")
+    assert [(c.id, c.ref) for c in comments] == [("1", "r1"), ("2", None), ("3", None)]
+    assert not any("/comment/2/" in r.url.path for r in script.requests)

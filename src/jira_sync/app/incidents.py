@@ -74,6 +74,21 @@ class Incidents:
         self.wake.set()
         return _Viewer(integ).incident(row)
 
+    async def new_issue(self, integration_id: int, incident_id: str) -> IncidentView:
+        """The linked issue was deleted in Jira: make a fresh one for the incident (its comments
+        are copied there too). Refused unless the sync found the issue deleted."""
+        integ = await self.integrations.row(integration_id)
+        self.changes.notify(integ.id)
+        async with write(self.engine) as conn:
+            row = await queue.replace_deleted_issue(conn, integ.id, incident_id)
+            if row is None:
+                found = await self._incident(conn, integ.id, incident_id)  # 404 if unknown
+                what = found.jira_issue_key or "its issue"
+                raise Conflict(f"{what} has not been found deleted in Jira: a new issue is made only for an "
+                               "incident whose issue was deleted (sync it to check)")
+        self.wake.set()
+        return _Viewer(integ).incident(row)
+
     async def queue_stats(self, integration_id: int | None = None) -> QueueStatsView:
         async with read(self.engine) as conn:
             stats = await queue.queue_stats(conn, integration_id)

@@ -141,7 +141,9 @@ class Integrations:
             other = await store.find_by_name(conn, merged.name)
             if other is not None and other.id != integration_id:
                 raise Conflict(f"an integration named {merged.name!r} exists already")
-            meta = report.meta if check else current.jira_meta
+            # unchecked: names are resolved again by the next sync (sync/learn.py), since what
+            # was learned before may not fit the new configuration
+            meta = report.meta if check else JiraMeta()
             await store.update(conn, integration_id, merged, self.box, meta)
             await integration_changed(conn, integration_id)
         self.changes.notify(integration_id)

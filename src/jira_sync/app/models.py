@@ -49,7 +49,9 @@ class JiraLinkView(BaseModel):
     status: str | None
     priority_id: str | None
     priority: str | None = Field(description="the priority's name, from the last check")
-    create_state: str | None
+    create_state: str | None = Field(description="null (no issue yet) | creating (a create was sent; while the "
+                                     "incident is pending, Jira has not yet shown whether it landed: last_error "
+                                     "says why) | created | deleted (found deleted in Jira: POST .../new-issue)")
 
 
 class IncidentView(BaseModel):

@@ -203,12 +203,22 @@ async def retry_incident(request: Request, user: User, integration_id: int, inci
     return await _incident_action(request, user, integration_id, incident_id, "retry")
 
 
+@router.post("/integrations/{integration_id}/incidents/{incident_id}/new-issue")
+async def new_issue(request: Request, user: User, integration_id: int, incident_id: str) -> Response:
+    return await _incident_action(request, user, integration_id, incident_id, "new-issue")
+
+
 async def _incident_action(request: Request, user: SignedIn, integration_id: int, incident_id: str, act: str) -> Response:
     await checked_form(request, user)
     svc = runtime(request).incidents
     page = f"/console/integrations/{integration_id}/incidents/{quote(incident_id, safe='')}"
     try:
-        if act == "retry":
+        if act == "new-issue":
+            await svc.new_issue(integration_id, incident_id)
+            log.info("console: %s asked for a new Jira issue for incident %s of integration %d (the linked one "
+                     "was deleted)", user.username, incident_id, integration_id)
+            notice = "New issue queued: the page updates as the sync goes."
+        elif act == "retry":
             await svc.retry(integration_id, incident_id)
             log.info("console: %s retried incident %s of integration %d", user.username, incident_id, integration_id)
             notice = "Retry queued: the page updates as the sync goes."

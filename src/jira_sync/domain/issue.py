@@ -28,3 +28,12 @@ class Desired:
 
     priority_id: str | None
     status: str | None
+
+
+def issue_number(key: str | None) -> int | None:
+    """The number of an issue key (`OPS-12` -> 12). Jira gives each project's issues numbers in
+    sequence, never reused, so an issue made later always has a higher number."""
+    if not key or "-" not in key:
+        return None
+    tail = key.rsplit("-", 1)[1]
+    return int(tail) if tail.isdigit() else None

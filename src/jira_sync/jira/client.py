@@ -5,7 +5,6 @@ HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
 """
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from ..expiring import Expiring
 from . import client_parse as parse
 from .client_body import comment_body, issue_fields, jql_string
 from .client_http import JiraHttp
+from .client_parse import COMMENT_PROPERTY
 from .port import (
     Comment,
     ExchangeHook,
@@ -23,7 +23,9 @@ from .port import (
     IssueRef,
     IssueState,
     IssueType,
+    JiraNotFound,
     JiraPermanentError,
+    Labelled,
     Myself,
     Project,
     ServerInfo,
@@ -33,9 +35,6 @@ from .port import (
 from .ratelimit import SiteGate
 from .render import adf_to_text
 
-# Cloud search is eventually consistent: an issue created a moment ago may not be found yet
-# (jira.md, "Writing"). Before a caller re-creates after an unknown outcome, look a few times.
-CLOUD_SEARCH_TRIES = (0.0, 1.0, 2.0)
 SERVER_PROJECTS_TTL = 60.0
 
 CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
@@ -64,6 +63,7 @@ class JiraClient:
         # Cloud: v3 takes and returns ADF; Server/DC only has v2 (wiki-markup strings).
         self._api = "/rest/api/3" if self._cloud else "/rest/api/2"
         self._old_createmeta = False  # Server 7.x-8.3: only the old createmeta exists
+        self._identity: str | None = None  # the account's accountId / name, once asked
 
     async def __aenter__(self) -> "JiraClient":
         return self
@@ -186,30 +186,38 @@ class JiraClient:
         body = {"fields": issue_fields(draft, cloud=self._cloud)}
         return parse.issue_ref(await self._http.request("POST", f"{self._api}/issue", json_body=body, write=True))
 
-    async def find_issue_by_marker(self, project_key: str, label: str) -> IssueRef | None:
-        """The issue labelled `label`; on Cloud, searched again over a few seconds while the
-        index may not show a fresh issue yet."""
-        for delay in CLOUD_SEARCH_TRIES if self._cloud else (0.0,):
-            if delay:
-                await asyncio.sleep(delay)
-            found = await self.find_issue_by_label(project_key, label)
-            if found is not None:
-                return found
-        return None
-
     async def find_issue_by_label(self, project_key: str, label: str) -> IssueRef | None:
-        """One search for the label (no waiting for the index)."""
+        """One search for the label (the index may lag: see `sync/adopt.py` for what is consistent)."""
         jql = f"project = {jql_string(project_key)} AND labels = {jql_string(label)}"
-        # Cloud removed POST /search (410); /search/jql pages by token and has no `total`.
-        path = "/search/jql" if self._cloud else "/search"
-        query = {"jql": jql, "maxResults": SEARCH_LIMIT, "fields": ["key"]}
-        body = await self._http.request("POST", self._api + path, json_body=query)
-        issues = [parse.issue_ref(i) for i in body.get("issues") or []]
+        issues = await self._search(jql, SEARCH_LIMIT)
         if not issues:
             return None
         # Duplicates happen (a lost create answer, HA senders): always pick the oldest, so
         # every worker converges on the same issue.
         return min(issues, key=lambda ref: (len(ref.id), ref.id))
+
+    async def newest_issue_key(self, project_key: str, created_minutes_ago: int = 0) -> str | None:
+        jql = f"project = {jql_string(project_key)}"
+        if created_minutes_ago > 0:
+            # a period is read on Jira's clock, so no clock skew or time zone gets in the way
+            jql += f' AND created <= "-{created_minutes_ago}m"'
+        found = await self._search(jql + " ORDER BY key DESC", 1)
+        return found[0].key if found else None
+
+    async def _search(self, jql: str, limit: int) -> list[IssueRef]:
+        # Cloud removed POST /search (410); /search/jql pages by token and has no `total`.
+        path = "/search/jql" if self._cloud else "/search"
+        query = {"jql": jql, "maxResults": limit, "fields": ["key"]}
+        body = await self._http.request("POST", self._api + path, json_body=query)
+        return [parse.issue_ref(i) for i in body.get("issues") or []]
+
+    async def read_labels(self, id_or_key: str) -> Labelled | None:
+        try:
+            return parse.labelled(await self._get(f"/issue/{id_or_key}", fields="labels"))
+        except JiraNotFound as exc:
+            if exc.endpoint_missing:
+                raise
+            return None
 
     async def get_issue(self, id_or_key: str) -> IssueState:
         return parse.issue_state(await self._get(f"/issue/{id_or_key}", fields="status,priority"))
@@ -238,11 +246,33 @@ class JiraClient:
         result: list[Comment] = []
         start = 0
         while True:
-            # expand=properties returns each comment's entity properties, which carry our ref.
+            # expand=properties is honoured by Server/DC, not in Cloud's spec: refs come from the
+            # mark in each body; see below for comments without one.
             body = await self._get(f"/issue/{issue_id}/comment", startAt=start, maxResults=COMMENT_PAGE,
                                    expand="properties")
             page = parse.page_items(body, "comments")
             result += [parse.comment(c, adf_to_text) for c in page]
             if parse.is_last_page(body, start, len(page), COMMENT_PAGE):
-                return result
+                break
             start += len(page)
+        # Our comments without a mark (posted before marks, or edited by a person): their
+        # property, read one comment at a time. People's comments are never ours: skipped.
+        if any(c.ref is None and c.author for c in result):
+            me = await self._me()
+            result = [await self._with_property(c) if c.ref is None and me and c.author == me else c for c in result]
+        return result
+
+    async def _me(self) -> str | None:
+        if self._identity is None:
+            who = await self.myself()
+            self._identity = who.account_id or who.name or ""
+        return self._identity or None
+
+    async def _with_property(self, c: Comment) -> Comment:
+        try:
+            body = await self._get(f"/comment/{c.id}/properties/{COMMENT_PROPERTY}")
+        except JiraNotFound:  # not set, or a Jira without comment properties
+            return c
+        value = body.get("value") if isinstance(body, dict) else None
+        ref = value.get("ref") if isinstance(value, dict) else None
+        return Comment(id=c.id, text=c.text, ref=str(ref), author=c.author) if ref is not None else c

@@ -133,7 +133,11 @@ def error_for_response(
                                   outcome_unknown=write, **kw)
     if status in (404, 410):
         gone = " (this Jira API was removed)" if status == 410 else ""
-        return JiraNotFound(text or f"Jira answered {status}{gone} to {method} {path}", **kw)
+        # Jira's own "not found" has its error body; anything else (Jersey's "null for uri", a
+        # proxy's page) means the site has no such endpoint, not that the thing is missing.
+        jira_said = isinstance(body, dict) and ("errorMessages" in body or "errors" in body)
+        return JiraNotFound(text or f"Jira answered {status}{gone} to {method} {path}",
+                            endpoint_missing=status == 404 and not jira_said, **kw)
     return JiraPermanentError(text or f"Jira answered {status} to {method} {path}", **kw)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..domain.comment import refs_in_text
 from .port import (
     Comment,
     FieldMeta,
@@ -10,6 +11,7 @@ from .port import (
     IssueState,
     IssueType,
     JiraConnectError,
+    Labelled,
     Myself,
     Project,
     ServerInfo,
@@ -106,14 +108,42 @@ def transition(body: dict[str, Any]) -> Transition:
 
 
 def comment(body: dict[str, Any], to_text: Callable[[Any], str]) -> Comment:
-    """`to_text` flattens an ADF body (v3); v2 bodies are already wiki-markup strings."""
+    """`to_text` flattens an ADF body (v3); v2 bodies are already wiki-markup strings.
+
+    The ref comes from the comment property when the answer carries it, else from the mark
+    in the body's link (`domain/comment.py`): an ADF link's href, or the wiki-markup text."""
     raw = body.get("body")
     text = raw if isinstance(raw, str) else to_text(raw) if isinstance(raw, dict) else ""
     ref = None
     for prop in body.get("properties") or []:
         if isinstance(prop, dict) and prop.get("key") == COMMENT_PROPERTY and isinstance(prop.get("value"), dict):
             ref = prop["value"].get("ref")
-    return Comment(id=str(body["id"]), text=text, ref=str(ref) if ref is not None else None)
+    if ref is None:
+        marks = refs_in_text(raw) if isinstance(raw, str) else [r for h in _hrefs(raw) for r in refs_in_text(h)]
+        ref = marks[0] if marks else None
+    author = body.get("author") or {}
+    who = author.get("accountId") or author.get("name") if isinstance(author, dict) else None
+    return Comment(id=str(body["id"]), text=text, ref=str(ref) if ref is not None else None,
+                   author=str(who) if who else None)
+
+
+def _hrefs(node: Any) -> list[str]:
+    """Every link mark's href in an ADF tree."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for mark in node.get("marks") or []:
+            if isinstance(mark, dict) and mark.get("type") == "link":
+                href = (mark.get("attrs") or {}).get("href")
+                if isinstance(href, str):
+                    found.append(href)
+        for child in node.get("content") or []:
+            found += _hrefs(child)
+    return found
+
+
+def labelled(body: dict[str, Any]) -> Labelled:
+    labels = (body.get("fields") or {}).get("labels") or []
+    return Labelled(issue_ref(body), tuple(str(x) for x in labels))
 
 
 def page_items(body: Any, *names: str) -> list[dict[str, Any]]:

@@ -50,7 +50,19 @@ class JiraPermanentError(JiraError):
 
 
 class JiraNotFound(JiraPermanentError):
-    """404/410: the project, issue or endpoint does not exist (or the account cannot see it)."""
+    """404/410: the project, issue or endpoint does not exist (or the account cannot see it).
+
+    `endpoint_missing`: the answer was not Jira's own `{"errorMessages", "errors"}` body (e.g.
+    Jersey's "null for uri"), so the site lacks the endpoint rather than the issue.
+    """
+
+    def __init__(self, message: str, *, endpoint_missing: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.endpoint_missing = endpoint_missing
+
+
+class IssueDeleted(JiraPermanentError):
+    """The linked issue is gone: neither its id nor its key finds it (deleted, or hidden)."""
 
 
 class JiraAuthError(JiraPermanentError):
@@ -108,9 +120,18 @@ class Transition:
 class Comment:
     id: str
     text: str  # plain text of the body (ADF flattened on Cloud v3, raw wiki markup on v2)
-    # Our own reference, carried as the comment property "jira-sync" {"ref": ...}: lets the
-    # sync find a comment whose POST answer was lost, instead of posting it twice.
+    # Our own reference (`domain/comment.py`): from the mark in the body's link, else the
+    # comment property "jira-sync" {"ref": ...}. Finds a comment whose POST answer was lost.
     ref: str | None = None
+    author: str | None = None  # accountId (Cloud) or user name (Server/DC)
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """An issue as read by id or key (from Jira's database, never the search index)."""
+
+    ref: IssueRef
+    labels: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +214,14 @@ class SyncJira(Protocol):
     """What a reconcile needs of one Jira site: the calls that write an incident's issue."""
 
     async def create_issue(self, draft: IssueDraft) -> IssueRef: ...
-    async def find_issue_by_marker(self, project_key: str, label: str) -> IssueRef | None:
-        """The issue carrying the marker label, however the site's search behaves (Cloud's
-        index lags behind a create: the adapter looks for a while before it says None)."""
+    async def find_issue_by_label(self, project_key: str, label: str) -> IssueRef | None:
+        """One search for the label: the oldest hit. The index may lag (Cloud: any amount)."""
+    async def newest_issue_key(self, project_key: str, created_minutes_ago: int = 0) -> str | None:
+        """The highest key the (lagging) index knows in the project, among issues created at
+        least `created_minutes_ago` minutes ago by Jira's clock."""
+    async def read_labels(self, id_or_key: str) -> Labelled | None:
+        """The issue's labels, read by id or key (consistent); None when Jira answers 404.
+        Raises JiraNotFound(endpoint_missing=True) when the site lacks the endpoint."""
     async def get_issue(self, id_or_key: str) -> IssueState: ...
     async def set_priority(self, issue_id: str, priority_id: str) -> None: ...
     async def transitions(self, issue_id: str) -> list[Transition]: ...

@@ -20,6 +20,7 @@ from ..jira.port import (
     JiraAuthError,
     JiraConnectError,
     JiraError,
+    JiraNotFound,
     SetupJira,
 )
 from ..jira.site import platform_mismatch
@@ -42,14 +43,17 @@ class CheckReport:
         return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings}
 
 
-async def check_integration(cfg: IntegrationConfig, jira: SetupJira) -> CheckReport:
+async def check_integration(cfg: IntegrationConfig, jira: SetupJira, *, raise_transient: bool = False) -> CheckReport:
+    """`raise_transient`: a failure that retrying can cure (Jira down, 429) is raised instead
+    of reported, for the sync, which checks an integration saved unchecked (sync/learn.py)."""
     report = CheckReport()
     try:
         await _check(cfg, jira, report)
-    except (JiraAuthError, JiraConnectError) as exc:
-        report.errors.append(exc.message)
     except JiraError as exc:
-        report.errors.append(f"Jira answered: {exc.message}")
+        if raise_transient and exc.retryable:
+            raise
+        auth = isinstance(exc, (JiraAuthError, JiraConnectError))
+        report.errors.append(exc.message if auth else f"Jira answered: {exc.message}")
     if cfg.flashduty.app_key is None:
         report.warnings.append("no Flashduty app key: comments cannot be read from Flashduty and will not sync")
     return report
@@ -65,7 +69,14 @@ async def _check(cfg: IntegrationConfig, jira: SetupJira, report: CheckReport) -
     project = await jira.project(cfg.project)
     # before the create metadata: Jira lists no issue types at all to an account that may
     # not create issues, which would otherwise read as "issue type not available"
-    perms = await jira.my_permissions(project.key, PERMISSIONS)
+    try:
+        perms = await jira.my_permissions(project.key, PERMISSIONS)
+    except JiraNotFound:
+        # some Jira-compatible servers lack the endpoint: say so, and let Jira's answers to the
+        # sync's own requests name any permission that is missing
+        report.warnings.append("could not check the account's permissions: this Jira has no "
+                               "/mypermissions endpoint (404); a missing permission will show on the first sync")
+        perms = dict.fromkeys(PERMISSIONS, True)
     missing = [p for p in PERMISSIONS if not perms.get(p, False)]
     if missing:
         report.errors.append(f"the account {me.display_name} lacks these permissions in {project.key}: {', '.join(missing)}")

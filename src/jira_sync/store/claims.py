@@ -22,7 +22,7 @@ from .tables import comments, exchanges, incidents, integrations
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
-JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id")
+JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id", "jira_unverified")
 
 
 def _b(name: str, type_: Any = None) -> Any:
@@ -55,7 +55,10 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
     return {
         "claim": incidents.update()
         .where(c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float))
+        # a lease still set is one whose worker never closed it (killed, or cut off from the
+        # database) after writes it had not recorded: what the row says of Jira may be stale
+        .values(lease_owner=_b("owner"), lease_until=_b("until", sa.Float),
+                jira_unverified=sa.or_(c.jira_unverified, c.lease_until.is_not(None)))
         .returning(*incidents.c),
         "finish": incidents.update()
         .where(owned)
@@ -82,7 +85,7 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
             lease_owner=None,
             lease_until=None,
             last_error=_b("error"),
-            attempts=c.attempts + 1,
+            attempts=c.attempts + _b("p_counted"),
             updated_at=now,
             **jira_state,
         ),
@@ -149,12 +152,13 @@ async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, o
 
 async def fail(
     engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, error: str, log: list[dict], *,
-    retry_at: float | None,
+    retry_at: float | None, counted: bool = True,
 ) -> None:
     """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a
-    person). What did reach Jira before the failure is kept."""
+    person). What did reach Jira before the failure is kept. `counted=False`: a wait that is
+    not a failure (a create whose outcome Jira has not shown yet), so no attempt is spent."""
     params = dict(
-        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000],
+        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000], p_counted=1 if counted else 0,
         p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at, **_link_params(link),
     )
     async with write(engine) as conn:

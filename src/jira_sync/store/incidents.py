@@ -20,12 +20,15 @@ from .tables import events, exchanges, incidents
 class JiraLink:
     """What Jira holds for an incident, as far as we know: written back with every outcome."""
 
-    create_state: str | None = None  # None -> "creating" (outcome may be unknown) -> "created"
+    create_state: str | None = None  # None -> "creating" (outcome may be unknown) -> "created" | "deleted"
     jira_issue_id: str | None = None
     jira_issue_key: str | None = None
     jira_status_id: str | None = None
     jira_status: str | None = None
     jira_priority_id: str | None = None
+    create_floor: int | None = None  # while "creating": the issue it made is numbered above this
+    create_sent_at: float | None = None
+    jira_unverified: bool = False  # the values above may be stale: read the issue first
 
     def values(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -62,6 +65,9 @@ class IncidentRecord:
     jira_status_id: str | None
     jira_status: str | None
     jira_priority_id: str | None
+    create_floor: int | None
+    create_sent_at: float | None
+    jira_unverified: bool
     last_synced_at: float | None
     created_at: float
     updated_at: float

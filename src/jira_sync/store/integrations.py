@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..crypto import SecretBox
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
+from .db import read, write
 from .tables import events, incidents, integrations
 
 
@@ -132,6 +133,20 @@ async def _update(conn: AsyncConnection, integration_id: int, **values: Any) -> 
 async def update(conn: AsyncConnection, integration_id: int, cfg: IntegrationConfig, box: SecretBox,
                  meta: JiraMeta) -> bool:
     return await _update(conn, integration_id, **_row_values(cfg, box), jira_meta=meta.to_json())
+
+
+async def stored_meta(engine: AsyncEngine, integration_id: int) -> JiraMeta | None:
+    async with read(engine) as conn:
+        found = await conn.scalar(sa.select(integrations.c.jira_meta).where(integrations.c.id == integration_id))
+    return JiraMeta.model_validate(found or {}) if found is not None else None
+
+
+async def save_learned_meta(engine: AsyncEngine, integration_id: int, meta: JiraMeta) -> None:
+    """What the first sync of an integration saved unchecked learned. Leaves updated_at alone:
+    the configuration did not change, so cached clients (and reconciles using them) stay."""
+    async with write(engine) as conn:
+        await conn.execute(integrations.update().where(integrations.c.id == integration_id)
+                           .values(jira_meta=meta.to_json()))
 
 
 async def set_enabled(conn: AsyncConnection, integration_id: int, enabled: bool) -> bool:

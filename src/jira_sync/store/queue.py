@@ -19,7 +19,7 @@ from ..domain.incident import WebhookEvent
 from .db import write
 from .incidents import IncidentRecord
 from .notify import wake_workers
-from .tables import events, exchanges, incidents, integrations
+from .tables import comments, events, exchanges, incidents, integrations
 
 
 def insert_for(dialect: str):  # type: ignore[no-untyped-def]
@@ -193,6 +193,33 @@ async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: 
     row = res.first()
     if row is None:
         return None
+    await wake_workers(conn)
+    return IncidentRecord.of(row)
+
+
+async def replace_deleted_issue(conn: AsyncConnection, integration_id: int, incident_id: str) -> IncidentRecord | None:
+    """A person asks for a new issue after the linked one was found deleted in Jira: forget the
+    link and the comments copied there (they go to the new issue too), and queue the incident.
+    Only from the "deleted" state, so a live issue is never replaced by mistake. None when the
+    incident is not in that state. The new issue is created like any other (sync/adopt.py)."""
+    now = time.time()
+    c = incidents.c
+    mine = sa.and_(c.integration_id == integration_id, c.incident_id == incident_id, c.create_state == "deleted")
+    # it was counted as linked when its first issue was; the new issue's create counts it again
+    await conn.execute(integrations.update().where(integrations.c.id == integration_id, sa.exists().where(mine))
+                       .values(synced_count=integrations.c.synced_count - 1))
+    res = await conn.execute(
+        incidents.update().where(mine).values(
+            create_state=None, jira_issue_id=None, jira_issue_key=None, jira_status_id=None, jira_status=None,
+            jira_priority_id=None, create_floor=None, create_sent_at=None, jira_unverified=False,
+            comment_synced_seq=0, activated=True, change_seq=c.change_seq + 1, state="pending", pending_since=now,
+            due_at=now, attempts=0, last_error=None, updated_at=now,
+        ).returning(*incidents.c)
+    )
+    row = res.first()
+    if row is None:
+        return None
+    await conn.execute(comments.delete().where(comments.c.incident_row_id == row.id))
     await wake_workers(conn)
     return IncidentRecord.of(row)
 

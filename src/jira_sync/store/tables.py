@@ -71,13 +71,21 @@ incidents = sa.Table(
     sa.Column("lease_until", sa.Float, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text, nullable=True),
-    # the Jira side: create_state None -> "creating" (outcome may be unknown) -> "created"
+    # the Jira side: create_state None -> "creating" (outcome may be unknown) -> "created";
+    # "deleted" once the issue is found gone (a person may ask for a new one)
     sa.Column("create_state", sa.String(16), nullable=True),
     sa.Column("jira_issue_id", sa.String(32), nullable=True),
     sa.Column("jira_issue_key", sa.String(64), nullable=True),
     sa.Column("jira_status_id", sa.String(32), nullable=True),
     sa.Column("jira_status", sa.String(255), nullable=True),
     sa.Column("jira_priority_id", sa.String(32), nullable=True),
+    # while create_state is "creating": no issue numbered at or below create_floor can be the
+    # one that create made, and it was sent at create_sent_at (sync/adopt.py)
+    sa.Column("create_floor", sa.Integer, nullable=True),
+    sa.Column("create_sent_at", sa.Float, nullable=True),
+    # the jira_* values above may be stale (a reconcile was cut off after a write, or a write's
+    # outcome is unknown): the next reconcile reads the issue from Jira before trusting them
+    sa.Column("jira_unverified", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("last_synced_at", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),

@@ -15,12 +15,12 @@ from ..domain.integration import FlashdutyApi as FlashdutyConfig
 from ..domain.integration import JiraConnection
 from ..domain.jira_meta import JiraMeta
 from ..domain.integration import IntegrationConfig
-from ..jira.port import ExchangeHook, SyncJira
+from ..jira.port import ExchangeHook, JiraPort
 from ..sources.flashduty_api import FlashdutyApi
 from ..store.integrations import IntegrationRow, decrypt
-from .known_state import WorkflowMemory
+from .known_state import SiteMemory, WorkflowMemory
 
-JiraFactory = Callable[[JiraConnection, ExchangeHook | None], SyncJira]
+JiraFactory = Callable[[JiraConnection, ExchangeHook | None], JiraPort]
 FlashdutyFactory = Callable[[FlashdutyConfig], "FlashdutyApi | None"]
 
 
@@ -30,9 +30,10 @@ class IntegrationClients:
 
     config: IntegrationConfig
     meta: JiraMeta
-    jira: SyncJira
+    jira: JiraPort  # the sync's calls, and the setup check a first sync may run (sync/learn.py)
     flashduty: FlashdutyApi | None
     workflow: WorkflowMemory = field(default_factory=WorkflowMemory)
+    memory: SiteMemory = field(default_factory=SiteMemory)
 
     async def aclose(self) -> None:
         await self.jira.aclose()

@@ -9,9 +9,12 @@ edited), Jira refuses the transition and the caller tries once more without memo
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.issue import issue_number
 from ..domain.jira_meta import JiraMeta
 from ..jira.port import IssueState, StatusInfo, SyncJira, Transition
 from ..store.incidents import JiraLink
@@ -27,6 +30,32 @@ class WorkflowMemory:
     def forget(self) -> None:
         self.transitions_from.clear()
         self.initial_status = None
+
+
+@dataclass
+class SiteMemory:
+    """Per integration (and configuration version): what its Jira showed about its issues."""
+
+    # project key -> the highest issue number seen there: every issue made later is numbered
+    # above it, so it is where a look for a lost create starts reading (sync/adopt.py)
+    highest: dict[str, int] = field(default_factory=dict)
+    # this Jira answered 404 for an issue by id and found it by key (some Jira-compatible
+    # servers): address issues by key from now on
+    by_key: bool = False
+    # check=false: the names the first sync resolved (sync/learn.py), or why it could not
+    learned: JiraMeta | None = None
+    refused: tuple[float, str] | None = None  # (when, the check's errors)
+    learning: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def saw(self, project_key: str, key: str) -> None:
+        number = issue_number(key)
+        if number is not None and number > self.highest.get(project_key, 0):
+            self.highest[project_key] = number
+
+    def refused_lately(self, within: float) -> str | None:
+        if self.refused is not None and time.time() - self.refused[0] < within:
+            return self.refused[1]
+        return None
 
 
 class RememberingJira:

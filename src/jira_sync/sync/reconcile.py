@@ -1,8 +1,10 @@
 """One reconcile: make the Jira issue hold what the incident's latest snapshot asks for.
 
 Level-triggered (design/SYNC-MODEL.md): it compares the desired state with what was last
-written and makes only the missing writes, recording each one as soon as Jira confirms
-it, so a crash between two calls resumes where it stopped and never writes twice.
+written and makes only the missing writes. The create and each comment are committed around
+their call (they must never be made twice); priority and status are recorded by the closing
+write, and a reconcile that never got there leaves the row unverified, so the next one reads
+the issue from Jira once before deciding (a write then costs one request, not one commit more).
 """
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ from ..domain import mapping
 from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
-from ..jira.port import IssueRef, JiraPermanentError, StatusInfo, SyncJira
+from ..domain.comment import comment_markdown, comment_ref, marked_url
+from ..jira.port import IssueDeleted, IssueState, JiraError, JiraNotFound, JiraPermanentError, JiraPort, StatusInfo
 from ..jira.workflow import move_to_status
 from ..store import claims
 from ..store.db import Engine
 from ..store.incidents import IncidentRecord, JiraLink
-from .known_state import RememberingJira, WorkflowMemory, status_from_link
+from .adopt import CreateLimits, ensure_issue
+from .known_state import RememberingJira, SiteMemory, WorkflowMemory, status_from_link
+from .learn import learn_meta
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +45,11 @@ class Job:
     link: JiraLink  # what Jira holds, updated as each write is confirmed
     config: IntegrationConfig
     meta: JiraMeta
-    jira: SyncJira
+    jira: JiraPort
     flashduty: CommentSource | None
     workflow: WorkflowMemory
+    memory: SiteMemory
+    limits: CreateLimits
     created_now: bool = False  # this reconcile created the issue (so it is in the initial status)
 
     @property
@@ -56,26 +63,91 @@ class Job:
         self.note(**values)
 
     def note(self, **values: Any) -> None:
-        """Remember for the closing write (finish or fail). Redoing these after a crash is
-        harmless: the same priority again, or a move to where the issue already is."""
+        """Remember for the closing write (finish or fail). If the process dies first, its lease
+        stays set, the next claim marks the row unverified (store/claims.py), and that
+        reconcile reads the issue from Jira before it trusts these values."""
         for name, value in values.items():
             setattr(self.link, name, value)
 
 
 async def reconcile(job: Job) -> None:
     snap = IncidentSnapshot.from_json(job.claimed.snapshot)
+    if not job.meta.checked:
+        await learn_meta(job)  # saved with check=false: resolve the names first
+    if job.link.create_state == "deleted":
+        state = await read_issue(job)  # raises IssueDeleted again, unless it was restored in Jira
+        await job.record(create_state="created")
+        _as_read(job, state)
     if job.link.create_state != "created":
         await ensure_issue(job, snap)
+    try:
+        await update_issue(job, snap)
+    except JiraNotFound:
+        if job.memory.by_key:
+            raise  # already addressed by key: not a missing issue (read_issue would have said)
+        await read_issue(job)  # by key now, or IssueDeleted
+        await update_issue(job, snap)
+
+
+async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
+    """The priority, status and comments the latest snapshot asks for, on an existing issue."""
+    if job.link.jira_unverified:
+        # a reconcile was cut off after a write it never recorded (or a write's outcome is
+        # unknown): what the row says may be stale, so ask Jira once before deciding
+        _as_read(job, await read_issue(job))
     desired = mapping.desired_state(job.config, job.meta, snap)
-    issue_id = job.link.jira_issue_id
-    assert issue_id is not None
-    if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
-        await job.jira.set_priority(issue_id, desired.priority_id)
-        job.note(jira_priority_id=desired.priority_id)
-    if desired.status and desired.status.casefold() != (job.link.jira_status or "").casefold():
-        await move_issue(job, issue_id, desired.status)
+    target = issue_target(job)
+    try:
+        if desired.priority_id and desired.priority_id != job.link.jira_priority_id:
+            await job.jira.set_priority(target, desired.priority_id)
+            job.note(jira_priority_id=desired.priority_id)
+        if desired.status and desired.status.casefold() != (job.link.jira_status or "").casefold():
+            await move_issue(job, target, desired.status)
+    except JiraError as exc:
+        if exc.retryable:  # it may have been applied: the next attempt reads before it decides
+            job.note(jira_unverified=True)
+        raise
     if job.claimed.comment_seq > job.claimed.comment_synced_seq:
-        await sync_comments(job, snap)
+        await sync_comments(job, snap, target)
+
+
+def _as_read(job: Job, state: IssueState) -> None:
+    job.note(jira_priority_id=state.priority_id, jira_status=state.status_name, jira_status_id=state.status_id,
+             jira_issue_key=state.key, jira_unverified=False)
+
+
+def issue_target(job: Job) -> str:
+    """How requests name the issue: its id (stable), or its key on a Jira that reads only keys."""
+    link = job.link
+    if job.memory.by_key and link.jira_issue_key:
+        return link.jira_issue_key
+    assert link.jira_issue_id is not None
+    return link.jira_issue_id
+
+
+async def read_issue(job: Job) -> IssueState:
+    """The issue as Jira holds it now: by id, else by its stored key before it is called deleted
+    (some Jira-compatible servers answer 404 for /issue/{id} and find /issue/{key})."""
+    link = job.link
+    if not job.memory.by_key:
+        try:
+            return await job.jira.get_issue(link.jira_issue_id or "")
+        except JiraNotFound:
+            if not link.jira_issue_key:
+                raise
+    try:
+        state = await job.jira.get_issue(link.jira_issue_key or "")
+    except JiraNotFound:
+        what = link.jira_issue_key or f"issue {link.jira_issue_id}"
+        await job.record(create_state="deleted")
+        raise IssueDeleted(f"{what} was deleted in Jira (or this account can no longer see it). "
+                           "Create a new issue for this incident to go on.") from None
+    if not job.memory.by_key:
+        log.warning("%s is found by key but not by id (404): this Jira is addressed by issue key from now on", state.key)
+        job.memory.by_key = True
+    if state.key != link.jira_issue_key:
+        job.note(jira_issue_key=state.key)
+    return state
 
 
 async def move_issue(job: Job, issue_id: str, target: str) -> None:
@@ -85,8 +157,8 @@ async def move_issue(job: Job, issue_id: str, target: str) -> None:
     view = RememberingJira(job.jira, job.workflow, assumed)
     try:
         await move_to_status(view, issue_id, target, statuses=statuses)
-    except JiraPermanentError:
-        if assumed is None:
+    except JiraPermanentError as exc:
+        if assumed is None or isinstance(exc, JiraNotFound):
             raise  # nothing was assumed: this is Jira's real answer
         # a person may have moved the issue in Jira, or the workflow changed: ask Jira
         job.workflow.forget()
@@ -100,42 +172,7 @@ async def move_issue(job: Job, issue_id: str, target: str) -> None:
     job.note(**values)
 
 
-async def ensure_issue(job: Job, snap: IncidentSnapshot) -> None:
-    """Create the issue exactly once, even when an earlier create's answer was lost."""
-    draft = mapping.issue_draft(job.config, job.meta, snap)
-    found: IssueRef | None = None
-    if job.link.create_state == "creating" and draft.labels:
-        # an earlier create's outcome is unknown: look for its marker before creating again
-        found = await job.jira.find_issue_by_marker(draft.project_key, draft.labels[0])
-        if found is not None:
-            log.info("adopted %s for incident %s after an unknown create outcome", found.key, snap.incident_id)
-    if found is None:
-        # committed before the call: if we die during it, the next attempt looks first
-        await job.record(create_state="creating")
-        found = await job.jira.create_issue(draft)
-        job.created_now = True
-        log.info("created %s for incident %s", found.key, snap.incident_id)
-    await job.record(
-        create_state="created",
-        jira_issue_id=found.id,
-        jira_issue_key=found.key,
-        # an adopted issue was created from an older snapshot: its priority is not known
-        jira_priority_id=draft.priority_id if job.created_now else None,
-        jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
-        jira_status_id=None,
-    )
-
-
-def comment_ref(source_id: str) -> str:
-    return f"flashduty-comment:{source_id}"
-
-
-def comment_markdown(author: str, text: str) -> str:
-    who = author.strip() or "Someone"
-    return f"**{who}** commented in Flashduty:\n\n{text}"
-
-
-async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
+async def sync_comments(job: Job, snap: IncidentSnapshot, issue: str) -> None:
     """Copy Flashduty comments to Jira once each (i_comm carries no text: read the feed)."""
     if job.flashduty is None:
         # saving the integration warned about this; failing the incident would also
@@ -145,8 +182,6 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
     items = await job.flashduty.comments(snap.incident_id)
     states = await claims.comment_states(job.engine, job.row_id)
     on_issue: dict[str, str] | None = None
-    issue_id = job.link.jira_issue_id
-    assert issue_id is not None
     for item in items:
         state = states.get(item.id)
         if state == "posted":
@@ -154,12 +189,13 @@ async def sync_comments(job: Job, snap: IncidentSnapshot) -> None:
         ref = comment_ref(item.id)
         if state == "posting":  # an earlier POST's answer was lost: did it land?
             if on_issue is None:
-                on_issue = {c.ref: c.id for c in await job.jira.comments(issue_id) if c.ref}
+                on_issue = {c.ref: c.id for c in await job.jira.comments(issue) if c.ref}
             if ref in on_issue:
                 await claims.mark_comment(job.engine, job.row_id, item.id, "posted", on_issue[ref])
                 continue
         await claims.mark_comment(job.engine, job.row_id, item.id, "posting")
-        posted = await job.jira.add_comment(issue_id, comment_markdown(item.author, item.text), ref)
+        link = marked_url(snap.detail_url, ref) if snap.detail_url else None
+        posted = await job.jira.add_comment(issue, comment_markdown(item.author, item.text, link), ref)
         await claims.mark_comment(job.engine, job.row_id, item.id, "posted", posted.id)
 
 

@@ -22,6 +22,7 @@ from ..store import claims, queue
 from ..store.db import Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from ..store.integrations import IntegrationRow
+from .adopt import CreateLimits, Uncertain
 from .changes import IntegrationRows
 from .clients import ClientCache, FlashdutyFactory, JiraFactory
 from .reconcile import Job, LeaseLost, reconcile
@@ -67,6 +68,8 @@ class Worker:
         self.integrations = rows
         self._retry_at: float | None = None  # earliest backoff this worker has set
         self._next_prune = 0.0  # history clean-up: first when the queue is first quiet
+        # a create that got no answer may still land for twice as long as we waited for it
+        self.limits = CreateLimits(settle_s=2 * settings.jira_timeout, max_index_lag_s=settings.max_index_lag)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started (concurrency %d)", self.owner, self.settings.worker_concurrency)
@@ -150,14 +153,16 @@ class Worker:
             log.warning("%s", exc)
             return
         except Exception as exc:  # every failure becomes visible state, never a lost update
-            delay = retry_delay(exc, attempts + 1, max_attempts=self.settings.max_attempts)
+            waiting = isinstance(exc, Uncertain)  # not a failure: Jira cannot tell yet, no attempt spent
+            delay = exc.retry_in if waiting else retry_delay(exc, attempts + 1, max_attempts=self.settings.max_attempts)
             message = describe(exc)
-            if not isinstance(exc, JiraError):
+            if not isinstance(exc, (JiraError, Uncertain)):
                 log.exception("incident row %s failed: %s", row.id, message)
             else:
                 log.info("incident row %s: %s (retry in %s)", row.id, message, delay)
             retry_at = None if delay is None else time.time() + delay
-            await self._close(claims.fail(self.engine, row, link, self.owner, message, entries, retry_at=retry_at))
+            await self._close(claims.fail(self.engine, row, link, self.owner, message, entries, retry_at=retry_at,
+                                          counted=not waiting))
             if retry_at is not None:
                 self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
                 self.wake.set()  # the loop may be asleep past this retry: let it recompute
@@ -178,7 +183,8 @@ class Worker:
         if integration is None:
             raise LookupError("the integration was deleted")
         c = self.clients.get(integration)
-        return Job(self.engine, self.owner, row, link, c.config, c.meta, c.jira, c.flashduty, c.workflow)
+        return Job(self.engine, self.owner, row, link, c.config, c.meta, c.jira, c.flashduty, c.workflow, c.memory,
+                   self.limits)
 
 
 def describe(exc: BaseException) -> str:

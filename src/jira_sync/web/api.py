@@ -133,6 +133,13 @@ async def retry_incident(svc: IncidentsDep, integration_id: int, incident_id: st
     return await svc.retry(integration_id, incident_id)
 
 
+@router.post("/integrations/{integration_id}/incidents/{incident_id}/new-issue", tags=["incidents"])
+async def new_issue_for_incident(svc: IncidentsDep, integration_id: int, incident_id: str) -> IncidentView:
+    """The linked issue was deleted in Jira (the incident failed saying so): create a fresh
+    issue for the incident, with its comments. 409 unless the issue was found deleted."""
+    return await svc.new_issue(integration_id, incident_id)
+
+
 # ------------------------------------------------------------------ queue
 @router.get("/queue", tags=["queue"])
 async def queue_status(svc: IncidentsDep, integration_id: int | None = None) -> QueueStatsView:

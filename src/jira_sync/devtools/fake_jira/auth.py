@@ -1,6 +1,8 @@
 """Who is calling: Basic (Cloud email + API token; Server username + password) or Bearer PAT.
 
-- Cloud accepts only `email:api_token`; a password or a username is a 401.
+- Cloud accepts only `email:api_token`; a password or a username is a 401. An expired token
+  gets the same 401 as a wrong one. A scoped token (service accounts' always are) is a 401 at
+  the site URL and works only through the gateway, within its scopes (gateway.py).
 - Server/DC: `username:password`; from 8.14 also `Authorization: Bearer <PAT>` (a PAT is not
   a Basic password). After 3 failed logins for a user, Jira wants a CAPTCHA: every Basic
   request for that user answers 403 with `X-Authentication-Denied-Reason` until a person
@@ -26,6 +28,7 @@ class AuthError(JiraHTTPError):
     def __init__(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(status, [], {}, headers)
         self.text = text
+        self.media_type = "text/plain"
 
 
 def unauthenticated(site: "FakeJira") -> AuthError:
@@ -43,15 +46,27 @@ def captcha(base: str) -> AuthError:
     })
 
 
-def authenticate(site: "FakeJira", authorization: str | None, base: str) -> User:
-    """The calling user, or raises AuthError. Call with `site.lock` held."""
+class ScopeError(AuthError):
+    """The gateway's answer when a scoped token lacks the operation's scopes (JSON, not Jira's shape)."""
+
+    def __init__(self) -> None:
+        super().__init__(401, '{"code":401,"message":"Unauthorized; scope does not match"}')
+        self.media_type = "application/json"
+
+
+def authenticate(site: "FakeJira", authorization: str | None, base: str, *,
+                 gateway: bool = False, method: str = "GET", path: str = "") -> User:
+    """The calling user, or raises AuthError. Call with `site.lock` held.
+
+    `gateway`: the request came through `/ex/jira/{cloudId}` (Cloud); `method` and `path`
+    (without the prefix) select the scopes a scoped token needs there."""
     if not authorization:
         raise unauthenticated(site)
     scheme, _, credentials = authorization.strip().partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer":
         user = site.users_by_pat.get(credentials.strip()) if site.accepts_pat else None
-        if user is None:
+        if user is None or user.token_expired:
             raise unauthenticated(site)
         return user
     if scheme != "basic":
@@ -62,8 +77,15 @@ def authenticate(site: "FakeJira", authorization: str | None, base: str) -> User
         raise unauthenticated(site) from None
     if site.cloud:
         user = site.users_by_email.get(login.lower())
-        if user is None or secret != user.secret:
+        if user is None or secret != user.secret or user.token_expired:
             raise unauthenticated(site)
+        if user.scopes is not None:
+            from .gateway import scopes_allow
+
+            if not gateway:
+                raise unauthenticated(site)
+            if not scopes_allow(user.scopes, method, path):
+                raise ScopeError()
         return user
     user = site.users_by_name.get(login.lower())
     if user is None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .state import FakeJira
 
-KINDS = ("429", "503", "500", "timeout", "lost_response", "captcha", "slow")
+KINDS = ("429", "503", "500", "timeout", "lost_response", "reset", "captcha", "slow")
 
 
 @dataclass(slots=True)
@@ -39,7 +39,8 @@ class Faults:
     kinds: "429" (Retry-After + X-RateLimit-*), "503" (Retry-After if given), "500",
     "timeout" (waits `delay` s, default 30, then 504; the request is NOT applied),
     "lost_response" (the request IS applied, then after `delay` s, default 0, the connection
-    is dropped with no answer), "captcha" (403 + X-Authentication-Denied-Reason),
+    is dropped with no answer), "reset" (the connection is dropped at once; the request is NOT
+    applied: a proxy or load balancer failing), "captcha" (403 + X-Authentication-Denied-Reason),
     "slow" (waits `delay` s, default 2, then answers normally: a slow Jira).
     """
 
@@ -113,6 +114,9 @@ class FaultLayer:
             return await self.app(scope, receive, logged_send)
         if fault.kind == "lost_response":
             return await self._lost_response(scope, receive, fault, method, path)
+        if fault.kind == "reset":
+            log.append((method, path, None))
+            return await self._drop(scope)
         if fault.kind == "timeout":
             log.append((method, path, None))
             await self._sleep(30.0 if fault.delay is None else fault.delay)
@@ -147,6 +151,9 @@ class FaultLayer:
         self.site.request_log.append((method, path, None))
         if fault.delay:
             await self._sleep(fault.delay)
+        await self._drop(scope)
+
+    async def _drop(self, scope: dict) -> None:
         transport = scope.get("fake_jira.transport")
         if transport is None:  # not under FakeJiraServer: let the server drop the connection
             raise ConnectionAbortedError("fake Jira: response lost (injected fault)")

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .auth import AuthError, authenticate
+from .gateway import PREFIX_KEY
 from .model import JiraHTTPError, User
 from .render import View
 
@@ -83,7 +84,7 @@ def no_content() -> Response:
 
 def error(e: JiraHTTPError) -> Response:
     if isinstance(e, AuthError):
-        return Response(e.text, status_code=e.status, headers=e.headers, media_type="text/plain")
+        return Response(e.text, status_code=e.status, headers=e.headers, media_type=e.media_type)
     return JiraJSON({"errorMessages": e.messages, "errors": e.errors}, status_code=e.status, headers=e.headers)
 
 
@@ -92,7 +93,8 @@ def not_found(request: Request) -> Response:
     return JiraJSON({"message": f"null for uri: {request.url}", "status-code": 404}, status_code=404)
 
 
-def base_url(request: Request) -> str:
+def site_url(request: Request) -> str:
+    """The URL the request reached, without any gateway prefix: the site's own URL."""
     scope = request.scope
     host = request.headers.get("host")
     if not host:
@@ -101,20 +103,29 @@ def base_url(request: Request) -> str:
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
-def endpoint(site: "FakeJira", fn: Callable[[Call], Response], *,
-             anonymous: bool = False) -> Callable[[Request], Awaitable[Response]]:
+def base_url(request: Request) -> str:
+    """Where the REST API was reached: the site URL, or the gateway's `/ex/jira/{cloudId}` on it."""
+    return site_url(request) + request.scope.get(PREFIX_KEY, "")
+
+
+def endpoint(site: "FakeJira", fn: Callable[[Call], Response], *, anonymous: bool = False,
+             versioned: bool = True) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a route: API version check, auth (under the site lock), Jira-shaped errors."""
 
     async def handle(request: Request) -> Response:
-        api = request.path_params.get("api")
-        if api not in site.api_versions:  # Server/DC has no /rest/api/3
+        api = request.path_params.get("api", "2")
+        if versioned and api not in site.api_versions:  # Server/DC has no /rest/api/3
             return not_found(request)
         raw = await request.body() if request.method in ("POST", "PUT") else b""
         base = base_url(request)
+        gateway = bool(request.scope.get(PREFIX_KEY))
         try:
             with site.lock:
-                user = None if anonymous else authenticate(site, request.headers.get("authorization"), base)
-                return fn(Call(site, request, user, View(site, base, api), raw))  # type: ignore[arg-type]
+                user = None if anonymous else authenticate(
+                    site, request.headers.get("authorization"), site_url(request),
+                    gateway=gateway, method=request.method, path=request.scope["path"])
+                view = View(site, base, api, site_url(request))
+                return fn(Call(site, request, user, view, raw))  # type: ignore[arg-type]
         except JiraHTTPError as e:
             return error(e)
 

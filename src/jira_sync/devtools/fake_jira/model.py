@@ -28,6 +28,10 @@ class User:
     secret: str | None  # Cloud: API token; Server: password (None: revoked)
     pat: str | None  # Server/DC 8.14+: Personal Access Token (Bearer)
     permissions: frozenset[str]
+    admin: bool = False  # in the Jira Administrators group (admin webhooks need it)
+    scopes: frozenset[str] | None = None  # Cloud: a scoped API token's scopes; None = classic token
+    token_expired: bool = False  # Cloud: the API token expired; Server/DC: the PAT expired
+    account_type: str = "atlassian"  # Cloud: "app" for a service account
 
 
 @dataclass(slots=True)
@@ -123,10 +127,49 @@ class Comment:
     author: User
     created: float
     properties: list[dict[str, Any]] = field(default_factory=list)  # [{"key", "value"}]
+    updated: float = 0.0  # 0: never edited (then `created`)
+    update_author: User | None = None
 
     @property
     def text(self) -> str:
         return to_plain(self.body)
+
+
+@dataclass(slots=True)
+class ChangeItem:
+    """One changed field in a change group, as Jira's changelog reports it."""
+
+    field: str  # the field's name ("status", "priority", "Incident ID")
+    field_id: str  # "status", "customfield_10050"
+    fieldtype: str  # "jira" | "custom"
+    from_: str | None
+    from_string: str | None
+    to: str | None
+    to_string: str | None
+
+
+@dataclass(slots=True)
+class ChangeGroup:
+    """One history entry: who changed what, when (`created`, epoch seconds)."""
+
+    id: str
+    author: User | None
+    created: float
+    items: list[ChangeItem]
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What the search index knows about an issue (a snapshot: Cloud's index lags behind writes)."""
+
+    id: str
+    project_id: str
+    issue_type_id: str
+    status_id: str
+    status_name: str  # lower case
+    labels: frozenset[str]
+    created: float
+    updated: float
 
 
 @dataclass(slots=True)
@@ -144,6 +187,17 @@ class Issue:
     resolution: dict[str, Any] | None = None
     comments: list[Comment] = field(default_factory=list)
     old_keys: list[str] = field(default_factory=list)
+    changelog: list[ChangeGroup] = field(default_factory=list)
+    versions: list[tuple[float, Doc]] = field(default_factory=list)  # (monotonic time, snapshot), oldest first
+
+    @property
+    def doc(self) -> Doc:
+        """The snapshot as of now (what a consistent search sees)."""
+        return self.versions[-1][1]
+
+    def snapshot(self) -> Doc:
+        return Doc(self.id, self.project.id, self.issue_type.id, self.status.id, self.status.name.lower(),
+                   frozenset(self.fields.get("labels") or ()), self.created, self.updated)
 
     @property
     def status_name(self) -> str:

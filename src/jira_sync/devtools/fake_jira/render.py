@@ -38,8 +38,9 @@ def _avatars(kind: str, ident: str) -> dict[str, str]:
 @dataclass(slots=True)
 class View:
     site: "FakeJira"
-    base: str  # e.g. http://127.0.0.1:54321
+    base: str  # where the REST API was reached, e.g. http://127.0.0.1:54321[/ex/jira/{cloudId}]
     api: str  # "2" | "3"
+    site_url: str | None = None  # the site itself (serverInfo's baseUrl); None: `base`
 
     @property
     def rest(self) -> str:
@@ -50,7 +51,7 @@ class View:
         if self.site.cloud:
             out: dict[str, Any] = {
                 "self": f"{self.rest}/user?accountId={u.account_id}", "accountId": u.account_id,
-                "accountType": "atlassian", "emailAddress": u.email, "avatarUrls": _avatars("user", u.account_id),
+                "accountType": u.account_type, "emailAddress": u.email, "avatarUrls": _avatars("user", u.account_id),
                 "displayName": u.display_name, "active": True, "timeZone": "Etc/UTC",
             }
         else:
@@ -71,7 +72,7 @@ class View:
     def server_info(self) -> dict[str, Any]:
         s = self.site
         out = {
-            "baseUrl": self.base, "version": s.version, "versionNumbers": list(s.version_numbers),
+            "baseUrl": self.site_url or self.base, "version": s.version, "versionNumbers": list(s.version_numbers),
             "deploymentType": s.deployment_type, "buildNumber": 100000 if s.cloud else s.build_number,
             "buildDate": "2024-01-01T00:00:00.000+0000", "serverTime": jira_time(time.time()),
             "scmInfo": "0000000000000000000000000000000000000000", "serverTitle": "Jira (emulator)",
@@ -210,11 +211,11 @@ class View:
         return value
 
     def comment(self, iss: Issue, c: Comment, *, properties: bool = False) -> dict[str, Any]:
-        author = self.user(c.author)
         out: dict[str, Any] = {
-            "self": f"{self.rest}/issue/{iss.id}/comment/{c.id}", "id": c.id, "author": author,
-            "body": text.for_api(c.body, self.api if self.site.cloud else "2"), "updateAuthor": author,
-            "created": jira_time(c.created), "updated": jira_time(c.created),
+            "self": f"{self.rest}/issue/{iss.id}/comment/{c.id}", "id": c.id, "author": self.user(c.author),
+            "body": text.for_api(c.body, self.api if self.site.cloud else "2"),
+            "updateAuthor": self.user(c.update_author or c.author),
+            "created": jira_time(c.created), "updated": jira_time(c.updated or c.created),
         }
         if self.site.cloud:
             out["jsdPublic"] = True

@@ -1,4 +1,4 @@
-"""Issues: create, read, edit, transitions, comments (and comment properties)."""
+"""Issues: create, read, edit, delete, transitions. Comments are in routes_comment.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +6,11 @@ from typing import Any
 
 from starlette.responses import Response
 
+from . import changelog as CL
 from . import validation
-from .http import Call, no_content, ok, page
+from .http import Call, no_content, ok
 from .model import Issue, JiraHTTPError
+from .writes import NO_ISSUE
 
 INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."
 
@@ -37,7 +39,7 @@ class FieldSpec:
         return not self.everything and self.include <= {"id"}
 
 
-def _body(c: Call, component: str) -> dict[str, Any]:
+def body(c: Call, component: str) -> dict[str, Any]:
     """The JSON body; on Cloud also checked against the OpenAPI component schema."""
     body = c.json()
     if c.cloud and validation.component_error(component, body) is not None:
@@ -47,16 +49,19 @@ def _body(c: Call, component: str) -> dict[str, Any]:
     return body
 
 
-def _issue(c: Call) -> Issue:
+def the_issue(c: Call) -> Issue:
     issue = c.site.issue(c.path("issue"))
     if issue is None or "BROWSE_PROJECTS" not in c.user.permissions:
-        raise JiraHTTPError(404, ["Issue does not exist or you do not have permission to see it."])
+        raise JiraHTTPError(404, [NO_ISSUE])
     return issue
 
 
-def render_issue(c: Call, issue: Issue, spec: FieldSpec) -> dict[str, Any]:
+def render_issue(c: Call, issue: Issue, spec: FieldSpec, expand: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     wanted = None if spec.everything and not spec.exclude else _Wanted(spec)
-    return c.view.issue(issue, wanted)  # type: ignore[arg-type]
+    out = c.view.issue(issue, wanted)  # type: ignore[arg-type]
+    if "changelog" in expand:
+        out["changelog"] = CL.expanded(c.view, issue)
+    return out
 
 
 class _Wanted:
@@ -73,17 +78,26 @@ class _Wanted:
 
 # ------------------------------------------------------------ issue
 def create_issue(c: Call) -> Response:
-    issue = c.site.create_issue(c.user, c.api, _body(c, "IssueUpdateDetails"))
+    issue = c.site.create_issue(c.user, c.api, body(c, "IssueUpdateDetails"))
     return ok({"id": issue.id, "key": issue.key, "self": f"{c.view.rest}/issue/{issue.id}"}, 201)
 
 
 def get_issue(c: Call) -> Response:
-    return ok(render_issue(c, _issue(c), FieldSpec.parse(c.params("fields"), "*all")))
+    return ok(render_issue(c, the_issue(c), FieldSpec.parse(c.params("fields"), "*all"), c.params("expand")))
+
+
+def delete_issue(c: Call) -> Response:
+    """204; 400 "deleteSubtasks" never applies (no subtasks here); 403 without Delete Issues."""
+    issue = the_issue(c)
+    if c.param("deleteSubtasks") not in (None, "true", "false"):
+        raise JiraHTTPError(400, ["The value of 'deleteSubtasks' must be 'true' or 'false'."])
+    c.site.delete_issue_as(c.user, issue)
+    return no_content()
 
 
 def edit_issue(c: Call) -> Response:
-    issue = _issue(c)
-    c.site.edit_issue(c.user, c.api, issue, _body(c, "IssueUpdateDetails"))
+    issue = the_issue(c)
+    c.site.edit_issue(c.user, c.api, issue, body(c, "IssueUpdateDetails"))
     if c.cloud and c.param("returnIssue") == "true":
         return ok(render_issue(c, issue, FieldSpec.parse([], "*all")))
     return no_content()
@@ -91,7 +105,7 @@ def edit_issue(c: Call) -> Response:
 
 # ------------------------------------------------------------ transitions
 def get_transitions(c: Call) -> Response:
-    issue = _issue(c)
+    issue = the_issue(c)
     with_fields = "transitions.fields" in c.params("expand")
     only = c.param("transitionId")
     return ok({"expand": "transitions", "transitions": [
@@ -101,49 +115,6 @@ def get_transitions(c: Call) -> Response:
 
 
 def post_transition(c: Call) -> Response:
-    issue = _issue(c)
-    c.site.transition(c.user, c.api, issue, _body(c, "IssueUpdateDetails"))
+    issue = the_issue(c)
+    c.site.transition(c.user, c.api, issue, body(c, "IssueUpdateDetails"))
     return no_content()
-
-
-# ------------------------------------------------------------ comments
-def get_comments(c: Call) -> Response:
-    issue = _issue(c)
-    default, cap = (100, 100) if c.cloud else (5000, 5000)
-    start, size = c.int_param("startAt", 0), min(c.int_param("maxResults", default, minimum=0), cap)
-    comments = list(issue.comments)
-    if (c.param("orderBy") or "").lstrip("+") == "-created":
-        comments.reverse()
-    chunk, _ = page(comments, start, size)
-    props = "properties" in c.params("expand")
-    return ok({"comments": [c.view.comment(issue, x, properties=props) for x in chunk],
-               "maxResults": size, "total": len(comments), "startAt": start})
-
-
-def add_comment(c: Call) -> Response:
-    issue = _issue(c)
-    comment = c.site.add_comment(c.user, c.api, issue, _body(c, "Comment"))
-    props = "properties" in c.params("expand") or bool(comment.properties)
-    return ok(c.view.comment(issue, comment, properties=props), 201)
-
-
-def _comment(c: Call):
-    found = c.site.comment(c.path("comment"))
-    if found is None or "BROWSE_PROJECTS" not in c.user.permissions:
-        raise JiraHTTPError(404, [f"Can not find a comment for the id: {c.path('comment')}."])
-    return found
-
-
-def comment_property_keys(c: Call) -> Response:
-    _, comment = _comment(c)
-    base = f"{c.view.rest}/comment/{comment.id}/properties"
-    return ok({"keys": [{"self": f"{base}/{p['key']}", "key": p["key"]} for p in comment.properties]})
-
-
-def comment_property(c: Call) -> Response:
-    _, comment = _comment(c)
-    key = c.path("key")
-    for p in comment.properties:
-        if p["key"] == key:
-            return ok({"key": key, "value": p["value"]})
-    raise JiraHTTPError(404, [f"The property with key '{key}' does not exist."])

@@ -1,4 +1,10 @@
-"""Search: Cloud's /search/jql (nextPageToken, no total; old /search is 410) and Server's /search."""
+"""Search: Cloud's /search/jql (nextPageToken, no total; old /search is 410) and Server's /search.
+
+Cloud's `reconcileIssues` (up to 50 issue ids, GET repeated or comma-separated, POST an array)
+makes those issues read-after-write consistent while `search_lag_s` hides others (the spec:
+"Strong consistency issue ids to be reconciled with search results"). `expand=changelog`
+adds each issue's changelog, as on GET issue.
+"""
 from __future__ import annotations
 
 import base64
@@ -28,12 +34,30 @@ def _request(c: Call, defaults: dict[str, Any]) -> dict[str, Any]:
         fields = body.get("fields") or []
         if isinstance(fields, str):
             fields = fields.split(",")
-        return {**defaults, **body, "fields": [f.strip() for f in fields if f.strip()]}
+        expand = body.get("expand") or ""
+        expand = expand.split(",") if isinstance(expand, str) else [str(e) for e in expand]
+        return {**defaults, **body, "fields": [f.strip() for f in fields if f.strip()],
+                "expand": [e.strip() for e in expand if e.strip()]}
     out = dict(defaults)
     for name in ("jql", "nextPageToken", "startAt", "maxResults"):
         if c.param(name) is not None:
             out[name] = c.param(name)
     out["fields"] = c.params("fields")
+    out["expand"] = c.params("expand")
+    out["reconcileIssues"] = c.params("reconcileIssues")
+    return out
+
+
+def _reconcile(value: Any) -> list[str]:
+    ids = value or []
+    try:
+        out = [str(int(v)) for v in ids if not isinstance(v, bool)]
+    except (TypeError, ValueError):
+        raise JiraHTTPError(400, ["The 'reconcileIssues' parameter must be a list of issue ids."]) from None
+    if len(out) != len(ids):
+        raise JiraHTTPError(400, ["The 'reconcileIssues' parameter must be a list of issue ids."])
+    if len(out) > 50:
+        raise JiraHTTPError(400, ["The 'reconcileIssues' parameter accepts at most 50 issue ids."])
     return out
 
 
@@ -57,7 +81,7 @@ def search_old(c: Call) -> Response:
     spec = FieldSpec.parse(req["fields"], "*navigable")
     chunk, _ = page(found, start, size)
     return ok({"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(found),
-               "issues": [render_issue(c, i, spec) for i in chunk]})
+               "issues": [render_issue(c, i, spec, req["expand"]) for i in chunk]})
 
 
 def _token(offset: int, jql: str) -> str:
@@ -89,9 +113,10 @@ def search_jql(c: Call) -> Response:
     cap = 5000 if spec.ids_only or (not spec.everything and spec.include <= {"id", "key"}) else 100
     size = max(1, min(_int(req["maxResults"], "maxResults"), cap))
     start = _offset(req.get("nextPageToken"), jql)
-    found = c.site.search(c.user, jql)
+    found = c.site.search(c.user, jql, _reconcile(req.get("reconcileIssues")))
     chunk, last = page(found, start, size)
-    issues = [{"id": i.id} if spec.ids_only else render_issue(c, i, spec) for i in chunk]
+    expand = req["expand"]
+    issues = [{"id": i.id} if spec.ids_only and not expand else render_issue(c, i, spec, expand) for i in chunk]
     out: dict[str, Any] = {"issues": issues, "isLast": last}
     if not last:
         out["nextPageToken"] = _token(start + size, jql)

@@ -34,10 +34,19 @@ PERMISSIONS: dict[str, tuple[str, str, str]] = {
     "MODIFY_REPORTER": ("30", "Modify Reporter", "Ability to modify the reporter when creating or editing an issue."),
     "TRANSITION_ISSUES": ("46", "Transition Issues", "Ability to transition issues."),
     "SCHEDULE_ISSUES": ("28", "Schedule Issues", "Ability to view or edit an issue's due date."),
+    "EDIT_ALL_COMMENTS": ("34", "Edit All Comments", "Ability to edit all comments made on issues."),
+    "EDIT_OWN_COMMENTS": ("35", "Edit Own Comments", "Ability to edit own comments made on issues."),
+    "DELETE_ALL_COMMENTS": ("36", "Delete All Comments", "Ability to delete all comments made on issues."),
+    "DELETE_OWN_COMMENTS": ("37", "Delete Own Comments", "Ability to delete own comments made on issues."),
 }
 
 CLOUD_ADMIN_ACCOUNT_ID = "5b10ac8d82e05b22cc7d4ef5"
 CLOUD_VIEWER_ACCOUNT_ID = "5b10ac8d82e05b22cc7d4ef6"
+CLOUD_ALICE_ACCOUNT_ID = "5b10ac8d82e05b22cc7d4ef7"
+SERVICE_ACCOUNT_ID = "712020:4b3c0b9e-8a37-4f0e-9d8b-1f7f7a0c5e21"
+READONLY_SERVICE_ACCOUNT_ID = "712020:9d1f6a2c-3e4b-4c5d-8e7f-0a1b2c3d4e5f"
+SERVICE_ACCOUNT_SCOPES = frozenset({"read:jira-work", "write:jira-work", "read:jira-user", "manage:jira-webhook"})
+READONLY_SCOPES = frozenset({"read:jira-work", "read:jira-user"})
 
 
 def users(flavour: str) -> list[User]:
@@ -48,13 +57,37 @@ def users(flavour: str) -> list[User]:
             account_id=CLOUD_ADMIN_ACCOUNT_ID, name="admin", key="JIRAUSER10000",
             email="admin@example.com", display_name="Jira Admin",
             secret="cloud-token" if cloud else "secret", pat=None if cloud else "pat-token",
-            permissions=frozenset(PERMISSIONS),
+            permissions=frozenset(PERMISSIONS), admin=True,
         ),
         User(
             account_id=CLOUD_VIEWER_ACCOUNT_ID, name="viewer", key="JIRAUSER10001",
             email="viewer@example.com", display_name="Jira Viewer",
             secret="viewer-token" if cloud else "viewer", pat=None if cloud else "viewer-pat",
             permissions=frozenset({"BROWSE_PROJECTS"}),
+        ),
+        User(
+            account_id=CLOUD_ALICE_ACCOUNT_ID, name="alice", key="JIRAUSER10002",
+            email="alice@example.com", display_name="Alice Oncall",
+            secret="alice-token" if cloud else "alice", pat=None if cloud else "alice-pat",
+            permissions=frozenset(PERMISSIONS),
+        ),
+    ] + (_service_accounts() if cloud else [])
+
+
+def _service_accounts() -> list[User]:
+    """Cloud service accounts: their API tokens are always scoped, so they work only through the gateway."""
+    return [
+        User(
+            account_id=SERVICE_ACCOUNT_ID, name="svc-jira-sync", key="svc-jira-sync",
+            email="svc-jira-sync@serviceaccount.atlassian.com", display_name="jira-sync (service account)",
+            secret="svc-token", pat=None, permissions=frozenset(PERMISSIONS),
+            scopes=SERVICE_ACCOUNT_SCOPES, account_type="app",
+        ),
+        User(
+            account_id=READONLY_SERVICE_ACCOUNT_ID, name="svc-readonly", key="svc-readonly",
+            email="svc-readonly@serviceaccount.atlassian.com", display_name="read-only (service account)",
+            secret="svc-readonly-token", pat=None, permissions=frozenset(PERMISSIONS),
+            scopes=READONLY_SCOPES, account_type="app",
         ),
     ]
 

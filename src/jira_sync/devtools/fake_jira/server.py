@@ -74,6 +74,8 @@ class FakeJiraServer:
     """Runs the emulator on loopback in a background thread.
 
     `url = server.start()` ... `server.stop()`, or `with FakeJiraServer(fake) as srv: srv.url`.
+    `down(seconds=None)` closes the listening socket (connections are refused, open ones are
+    closed) and `up()` listens again on the same port: an outage of the whole site.
     """
 
     def __init__(self, fake: FakeJira, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -83,6 +85,44 @@ class FakeJiraServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
+        self._timer: threading.Timer | None = None
+        self._lifecycle = threading.RLock()
+
+    @property
+    def is_up(self) -> bool:
+        return self._thread is not None
+
+    def down(self, seconds: float | None = None) -> None:
+        """Stop listening (connection refused) until `up()`, or for `seconds` if given."""
+        with self._lifecycle:
+            if self._thread is None:
+                raise RuntimeError("not running")
+            self.port = self._sock.getsockname()[1] if self._sock else self.port  # come back on the same port
+            self._cancel_timer()
+            self._stop()
+            if seconds is not None:
+                self._timer = threading.Timer(seconds, self._up_quietly)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def up(self) -> str:
+        """Listen again at the same URL after `down()`."""
+        with self._lifecycle:
+            self._cancel_timer()
+            if self._thread is not None:
+                return self.url  # type: ignore[return-value]
+            return self.start()
+
+    def _up_quietly(self) -> None:
+        with self._lifecycle:
+            self._timer = None
+            if self._thread is None:
+                self.start()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def start(self) -> str:
         if self._thread is not None:
@@ -90,6 +130,7 @@ class FakeJiraServer:
         self.fake._closing.clear()
         self._sock = _listen(self.host, self.port)
         self.url = _url(self._sock)
+        self.fake.base_url = self.url
         self._server = _Server(_config(self.fake))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, name=f"fake-jira {self.url}", daemon=True)
@@ -103,6 +144,11 @@ class FakeJiraServer:
         return self.url
 
     def stop(self) -> None:
+        with self._lifecycle:
+            self._cancel_timer()
+            self._stop()
+
+    def _stop(self) -> None:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
@@ -135,13 +181,18 @@ def run_forever(flavour: str = "cloud", host: str = "127.0.0.1", port: int = 808
     fake = FakeJira(flavour, version, search_lag_s=search_lag_s)
     sock = _listen(host, port)
     url = _url(sock)
+    fake.base_url = url
     print(f"Fake Jira ({fake.deployment_type} {fake.version}) at {url}")
     if fake.cloud:
-        print("  admin:  email admin@example.com   API token cloud-token")
+        print("  admin:  email admin@example.com   API token cloud-token   (Jira administrator)")
+        print("  alice:  email alice@example.com   API token alice-token")
         print("  viewer: email viewer@example.com  API token viewer-token  (browse only)")
+        print("  svc:    email svc-jira-sync@serviceaccount.atlassian.com  API token svc-token (scoped)")
+        print(f"  gateway: {url}/ex/jira/{fake.cloud_id}  (cloudId from {url}/_edge/tenant_info)")
     else:
         pat = "  or Bearer pat-token" if fake.accepts_pat else "  (PATs need 8.14+)"
         print(f"  admin:  username admin   password secret{pat}")
+        print("  alice:  username alice   password alice")
         print("  viewer: username viewer  password viewer  (browse only)")
     print("  projects: OPS, NOPRI, REQ, FLOW, CN  (see jira_sync.devtools.fake_jira docs)", flush=True)
     uvicorn.Server(_config(fake)).run(sockets=[sock])
