@@ -68,6 +68,7 @@ class Runtime:
         return JiraClient(
             conn, gate=self.gates.for_site(conn.url), on_exchange=on_exchange, timeout=self.settings.jira_timeout,
             transport=self.jira_transport, project_lists=self.project_lists,
+            gateway_url=self.settings.jira_gateway_url,
         )
 
     def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
