@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=120.0, gt=1, description="a claimed incident is retaken after this")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     history_days: float = Field(default=30, gt=0, description="keep received events and Jira exchanges this long")
+    recovery_interval: float = Field(
+        default=300.0, gt=0, description="seconds between runs recovering webhooks Flashduty failed to deliver")
     log_level: str = "INFO"
 
     @field_validator("admin_token")
