@@ -184,5 +184,16 @@ def test_replays_are_safe_paced_and_never_show_the_app_key(down_stack: Stack, ca
 
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     assert fd.app_key not in logged
-    assert other.integration_id
+
+    # told which Flashduty integration calls us, recovery asks Flashduty for its failures only
+    changed = stack.api.put(f"/api/integrations/{iid}", params={"check": "false"},
+                            json={"flashduty": {"webhook_integration_id": hook.integration_id}})
+    assert changed.status_code == 200, changed.text
+    again = time.time()
+    assert stack.api.post(f"/api/integrations/{iid}/recovery/run").status_code == 200
+    view = _last_run(stack, iid, again)
+    asked = [r["body"] for r in fd.requests if r["path"] == "/webhook/history/list"][-1]
+    assert asked["integration_id"] == hook.integration_id != other.integration_id and asked["status"] == "failed"
+    assert view["last_run"]["failed_deliveries"] == view["last_run"]["ours"] == 1, view
+    assert "integration " + str(hook.integration_id) in view["finds_deliveries_by"]
 
