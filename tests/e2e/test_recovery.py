@@ -17,7 +17,7 @@ from jira_sync.settings import Settings
 from support import ADMIN_TOKEN
 from support.service import Api, ServiceThread
 
-INTERVAL = 8.0  # seconds: RECOVERY_INTERVAL, shortened
+INTERVAL = 10.0  # seconds: RECOVERY_INTERVAL, shortened
 STATUS = {"Triggered": "To Do", "Processing": "In Progress", "Closed": "Done"}
 PRIORITY = {"Critical": "1", "Warning": "3", "Info": "4"}
 
@@ -107,10 +107,15 @@ def test_a_service_down_while_flashduty_gives_up_on_100_events_is_in_step_one_in
 
     restarted = time.time()
     _restart(stack, hook)
-    wait_until(lambda: not _out_of_step(stack), timeout=INTERVAL, what="every incident in step")
+    try:
+        wait_until(lambda: not _out_of_step(stack), timeout=INTERVAL, what="every incident in step")
+    except AssertionError:
+        raise AssertionError((_out_of_step(stack), stack.api.get(f"/api/integrations/{iid}/recovery").json(),
+                              stack.api.get("/api/queue").json())) from None
     assert time.time() - restarted < INTERVAL
 
     view = _last_run(stack, iid, restarted)
+    assert view["last_started_at"] - restarted < INTERVAL / 2  # the first run comes at the start
     run = view["last_run"]
     assert view["active"] and run["ours"] == 100 and run["replayed"] == 100 and run["refused"] == 0, run
     assert view["recovered_total"] >= 100 and view["last_error"] is None

@@ -86,6 +86,14 @@ async def finish(conn: AsyncConnection, integration_id: int, owner: str, *, next
     return res.rowcount == 1
 
 
+async def all_due(conn: AsyncConnection, integration_ids: list[int], now: float) -> None:
+    """Make these integrations' next runs due now (a process has just started: it may have
+    been down, and what Flashduty failed to deliver meanwhile is best fetched at once)."""
+    c = recovery_state.c
+    await conn.execute(recovery_state.update().where(c.integration_id.in_(sorted(integration_ids)), c.next_run_at > now)
+                       .values(next_run_at=now))
+
+
 async def request_run(conn: AsyncConnection, integration_id: int, now: float) -> None:
     """Make the next run due now (a person asked)."""
     await ensure(conn, [integration_id], now)

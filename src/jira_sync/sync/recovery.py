@@ -93,11 +93,14 @@ class Recovery:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until `stop`: run whatever is due, then sleep until the next check or a wake."""
+        """Until `stop`: run whatever is due, then sleep until the next check or a wake.
+        The first check after a start runs every integration at once."""
+        started = True
         while not stop.is_set():
             self.wake.clear()
             try:
-                await self.tick()
+                await self.tick(all_due=started)
+                started = False
             except Exception:  # the database is away: try again at the next check
                 log.exception("recovery: could not check for due runs")
             waiters = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -108,12 +111,15 @@ class Recovery:
                 for w in waiters:
                     w.cancel()
 
-    async def tick(self) -> list[RunReport]:
-        """Run each eligible integration whose run is due and free; returns their reports."""
+    async def tick(self, *, all_due: bool = False) -> list[RunReport]:
+        """Run each eligible integration whose run is due (all, with `all_due`) and free;
+        returns their reports."""
         now = time.time()
         async with write(self.engine) as conn:
             rows = [r for r in await store.candidates(conn) if eligible(r)]
             await store.ensure(conn, [r.id for r in rows], now)
+            if all_due:
+                await store.all_due(conn, [r.id for r in rows], now)
         reports = []
         for row in rows:
             async with write(self.engine) as conn:
