@@ -19,7 +19,7 @@ def test_the_integration_page_shows_the_last_recovery_run_and_runs_one_on_reques
     try:
         web.sign_in()
         page = web.get(f"/console/integrations/{iid}").text
-        assert "Recovery of missed webhooks" in page and "our webhook secret" in page
+        assert "Recovery of missed webhooks" in page and "X-Jira-Sync-Secret value" in page
         started = time.time()
         web.post(f"/console/integrations/{iid}/recovery", {})
         assert web.last is not None and "Recovery run started" in web.last.text

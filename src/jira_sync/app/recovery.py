@@ -69,8 +69,8 @@ class RecoveryService:
 
     def _view(self, row: IntegrationRow, state: store.RecoveryState | None) -> RecoveryView:
         fd_id = (row.config.get("flashduty") or {}).get("webhook_integration_id")
-        by = (f"Flashduty webhook integration {fd_id}, then our webhook secret" if fd_id
-              else "our webhook secret in each failed delivery of the account")
+        by = (f"Flashduty webhook integration {fd_id}, then the X-Jira-Sync-Secret value each delivery carries"
+              if fd_id else "the X-Jira-Sync-Secret value each failed delivery of the account carries")
         reason = why_not(row)
         return RecoveryView(
             integration_id=row.id, active=reason is None, why_not=reason, finds_deliveries_by=by,
