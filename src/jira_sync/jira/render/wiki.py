@@ -113,13 +113,16 @@ def _wiki_row(row: Block) -> str:
     return out + ("||" if row.children and row.children[-1].kind == "tableHeader" else "|")
 
 
-def _wiki_inline(spans: list[Span], br: str, inside: frozenset[str] = frozenset()) -> str:
+def _wiki_inline(spans: list[Span], br: str, inside: frozenset[str] = frozenset(), before: str = "",
+                 after: str = "") -> str:
     """`inside`: the phrase delimiters open around these spans; their characters in the
-    text are written as entities, since a Jira phrase cannot contain its own delimiter."""
+    text are written as entities, since a Jira phrase cannot contain its own delimiter.
+    `before`/`after`: the characters around these spans (for spans written without markup
+    of their own, such as an em inside an em)."""
     out: list[str] = []
-    last = ""  # the last character written: markup next to a letter needs the {*} form
+    last = before  # the last character written: markup next to a letter needs the {*} form
     for i, span in enumerate(spans):
-        piece = _wiki_span(span, br, last, _first_char(spans, i + 1), inside)
+        piece = _wiki_span(span, br, last, _first_char(spans, i + 1) or after, inside)
         if piece:
             out.append(piece)
             last = piece[-1]
@@ -137,7 +140,7 @@ def _wiki_span(span: Span, br: str, before: str, after: str, inside: frozenset[s
         return _wiki_link_span(span)
     d = _WIKI_DELIMS.get(span.kind)
     if d is None or d in inside:  # the same phrase inside itself: Jira has no nesting for it
-        return _wiki_inline(span.children, br, inside)
+        return _wiki_inline(span.children, br, inside, before, after)
     inner = _wiki_inline(span.children, br, inside | {d})
     # A phrase never spans a line in Jira: one phrase per line of a soft-broken paragraph.
     lines = inner.split("\n")
