@@ -19,6 +19,7 @@ from .app.accounts import Accounts
 from .app.incidents import Incidents
 from .app.integrations import Integrations
 from .app.lookups import JiraLookups
+from .app.recovery import RecoveryService
 from .crypto import SecretBox
 from .domain.integration import FlashdutyApi as FlashdutyConfig
 from .domain.integration import JiraConnection
@@ -28,10 +29,12 @@ from .jira.port import ExchangeHook, Project
 from .jira.ratelimit import SiteGates
 from .settings import Settings
 from .sources.flashduty_api import FlashdutyApi
+from .sources.flashduty_recovery import Pacers
 from .store.db import Engine, make_engine, migrate
 from .store.notify import listen
 from .sync.changes import IntegrationChanges, IntegrationRows
 from .sync.ingest import Ingestor
+from .sync.recovery import Recovery
 from .sync.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,10 @@ class Runtime:
     lookups: JiraLookups
     accounts: Accounts
     ingestor: Ingestor
+    recovery: RecoveryService
+    recovery_wake: asyncio.Event  # a person asked for a recovery run now
+    # Flashduty calls paced per account (recovery keeps to half of the account's rate limits)
+    flashduty_pacers: Pacers = field(default_factory=Pacers)
     # What Jira said while a setup form is being filled in (console/setup_jira.py)
     setup_answers: Expiring = field(default_factory=lambda: Expiring(ttl=SETUP_ANSWERS_TTL))
     project_lists: Expiring[list[Project]] = field(default_factory=lambda: Expiring(ttl=SERVER_PROJECTS_TTL))
@@ -68,6 +75,7 @@ class Runtime:
         return JiraClient(
             conn, gate=self.gates.for_site(conn.url), on_exchange=on_exchange, timeout=self.settings.jira_timeout,
             transport=self.jira_transport, project_lists=self.project_lists,
+            gateway_url=self.settings.jira_gateway_url,
         )
 
     def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
@@ -86,6 +94,10 @@ class Runtime:
         reconciles in flight given a grace period, when the block ends."""
         stop = asyncio.Event()
         worker_task = asyncio.create_task(self.worker().run(stop), name="worker") if run_worker else None
+        # recovery runs beside every worker; a lease per integration keeps it to one process at a time
+        recovery = Recovery(self.engine, self.settings, self.box, self.ingestor, self.flashduty_pacers,
+                            self.recovery_wake)
+        recovery_task = asyncio.create_task(recovery.run(stop), name="recovery") if run_worker else None
         listener = None
         if self.settings.is_postgres:
             listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify)
@@ -95,11 +107,21 @@ class Runtime:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            if recovery_task is not None:
+                await _stopped(recovery_task)
             if listener is not None:
                 await listener.close()
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+
+
+async def _stopped(task: asyncio.Task[None], grace: float = 10.0) -> None:
+    """Wait for a background task told to stop; a run stuck on a slow call is cancelled."""
+    done, _ = await asyncio.wait([task], timeout=grace)
+    if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def run_worker_process(settings: Settings) -> None:
@@ -136,10 +158,12 @@ async def start_runtime(
         return runtime.jira_client(conn)
 
     integrations = Integrations(engine, box, setup_jira, changes, wake, settings)
+    recovery_wake = asyncio.Event()
     runtime = Runtime(
         settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates,
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
         ingestor=Ingestor(engine, rows, wake), jira_transport=jira_transport,
+        recovery=RecoveryService(engine, integrations, settings, recovery_wake), recovery_wake=recovery_wake,
     )
     return runtime

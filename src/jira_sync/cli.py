@@ -237,6 +237,8 @@ def integrations_check(ident: str) -> None:
         return await rt.integrations.recheck(row.id)
 
     report = _run(go)
+    for n in report.notes:
+        click.echo(f"note: {n}")
     for w in report.warnings:
         click.echo(f"warning: {w}")
     for e in report.errors:

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1, le=100, description="transient failures before an incident is failed")
     site_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight per Jira site")
     jira_timeout: float = Field(default=10.0, gt=0)
+    jira_gateway_url: str = Field(default="https://api.atlassian.com",
+                                  description="Atlassian's API gateway, for Cloud's scoped tokens and service accounts")
     lease_seconds: float = Field(default=120.0, gt=1, description="a claimed incident is retaken after this")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_index_lag: float = Field(
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
         description="after a create whose answer was lost, on a Jira that cannot read issues by key: how long "
                     "its search may lag before 'not found' is believed")
     history_days: float = Field(default=30, gt=0, description="keep received events and Jira exchanges this long")
+    recovery_interval: float = Field(
+        default=300.0, gt=0, description="seconds between runs recovering webhooks Flashduty failed to deliver")
     log_level: str = "INFO"
 
     @field_validator("admin_token")

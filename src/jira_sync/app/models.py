@@ -21,6 +21,7 @@ class CheckResult(BaseModel):
     ok: bool
     errors: list[str]
     warnings: list[str]
+    notes: list[str] = Field(default_factory=list, description="worth knowing, e.g. that calls go through Cloud's API gateway")
 
 
 class IntegrationView(BaseModel):

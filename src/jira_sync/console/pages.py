@@ -122,7 +122,8 @@ async def integration_page(
     next_url = f"{base}?{urlencode({**params, 'before': page.next_before})}" if page.next_before else None
     first_url = f"{base}?{urlencode(params)}" if before else None
     context = dict(it=it, incidents=page.items, state=state, q=q, next_url=next_url, first_page_url=first_url,
-                   notice=notice, conditions_text=format_conditions(it.config.get("conditions")))
+                   notice=notice, conditions_text=format_conditions(it.config.get("conditions")),
+                   recovery=await rt.recovery.status(integration_id))
     return render(request, "integration.html", **context)
 
 
@@ -143,6 +144,19 @@ async def _switch(request: Request, user: SignedIn, integration_id: int, switch:
     back = request.headers.get("referer", "")
     target = f"/console/integrations/{integration_id}" if f"/integrations/{integration_id}" in back else "/console/"
     return see_other(f"{target}?{urlencode({'notice': f'Integration {switch}d.'})}")
+
+
+@router.post("/integrations/{integration_id}/recovery")
+async def run_recovery(request: Request, user: User, integration_id: int) -> Response:
+    await checked_form(request, user)
+    try:
+        await runtime(request).recovery.run_now(integration_id)
+    except Conflict as exc:
+        notice = str(exc)
+    else:
+        log.info("console: %s asked for a recovery run of integration %d", user.username, integration_id)
+        notice = "Recovery run started: the page shows its result when it ends."
+    return see_other(f"/console/integrations/{integration_id}?{urlencode({'notice': notice})}")
 
 
 @router.get("/integrations/{integration_id}/delete")

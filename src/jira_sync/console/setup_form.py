@@ -58,6 +58,8 @@ class SetupForm:
     field_rows: list[FieldRow] = field(default_factory=list)
     flashduty_url: str = "https://api.flashcat.cloud"
     flashduty_key: str = ""  # blank on edit = keep the stored key
+    recover_missed: bool = True  # recovery of missed webhooks (needs the key)
+    fd_webhook_id: str = ""  # Flashduty's id of its Incident Webhook integration, optional
     sample: str = ""
 
     # ------------------------------------------------------------ from the HTML form
@@ -79,6 +81,8 @@ class SetupForm:
             statuses={p: text(f"status-{p}") for p, _ in PROGRESSES if text(f"status-{p}")},
             flashduty_url=text("flashduty_url") or "https://api.flashcat.cloud",
             flashduty_key=text("flashduty_key"),
+            recover_missed=text("recover_missed") == "on",
+            fd_webhook_id=text("fd_webhook_id"),
             sample=form.get("sample") if isinstance(form.get("sample"), str) else "",
         )
         conds: dict[int, dict[int, ConditionRow]] = {}
@@ -160,8 +164,16 @@ class SetupForm:
             "status_map": self.status_map(),
             "field_map": [{"source": r.source, "name": r.name or None, "target": r.target}
                           for r in self.field_rows if r.target],
-            "flashduty": {"base_url": self.flashduty_url, "app_key": flashduty_key or None},
+            "flashduty": {"base_url": self.flashduty_url, "app_key": flashduty_key or None,
+                          "recover_missed": self.recover_missed, "webhook_integration_id": self.webhook_integration_id()},
         }
+
+    def webhook_integration_id(self) -> int | None:
+        if not self.fd_webhook_id:
+            return None
+        if not self.fd_webhook_id.isdigit():
+            raise ValueError("the Flashduty webhook integration id is a number (in the integration's address)")
+        return int(self.fd_webhook_id)
 
     @classmethod
     def from_config(cls, integration_id: int, cfg: IntegrationConfig, meta: JiraMeta, conn_token: str) -> "SetupForm":
@@ -181,6 +193,8 @@ class SetupForm:
             statuses=statuses,
             field_rows=[FieldRow(m.source, m.name or "", m.target) for m in cfg.field_map],
             flashduty_url=cfg.flashduty.base_url,
+            recover_missed=cfg.flashduty.recover_missed,
+            fd_webhook_id=str(cfg.flashduty.webhook_integration_id or ""),
         )
 
 

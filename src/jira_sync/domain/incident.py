@@ -37,6 +37,7 @@ class IncidentSnapshot:
     detail_url: str = ""
     num: str = ""
     created_at: int = 0  # unix seconds, 0 = unset
+    updated_at: int = 0  # unix seconds of Flashduty's last change, 0 = unknown (recovery compares it)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,12 +53,19 @@ class IncidentSnapshot:
             "detail_url": self.detail_url,
             "num": self.num,
             "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "IncidentSnapshot":
         known = {k: data[k] for k in cls.__slots__ if k in data}  # type: ignore[attr-defined]
         return cls(**known)
+
+
+# The event type of a snapshot the recovery sweep read from Flashduty's Open API (not a webhook).
+# Its change is not known, so it counts as a possible comment too: the comment feed is read.
+RECOVERED = "recovered"
+COMMENT_EVENTS = frozenset({"i_comm", RECOVERED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,14 @@ class FlashdutyApi(BaseModel):
 
     base_url: str = "https://api.flashcat.cloud"
     app_key: SecretStr | None = None
+    # Recovery of missed webhooks through the Open API (sync/recovery.py): on whenever an app
+    # key is set, unless switched off here.
+    recover_missed: bool = True
+    webhook_integration_id: int | None = Field(
+        default=None, ge=1,
+        description="Flashduty's id of the Incident Webhook integration that calls us (optional): recovery then "
+        "asks Flashduty for that integration's failed deliveries only. Without it, every failed delivery of the "
+        "account is read and ours are told apart by our webhook secret.")
 
 
 class IntegrationConfig(BaseModel):

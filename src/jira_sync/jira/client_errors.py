@@ -90,6 +90,11 @@ def _auth_error(headers: Mapping[str, str], text: str, site: Site, **kw: Any) ->
     if kw.get("status") == 403:
         return JiraAuthError(text or "Jira refused the request (403): the user lacks a permission.",
                              reason="forbidden", **kw)
+    if site.cloud and "scope" in text.lower():
+        # the API gateway knows the token, but not for this call ("scope does not match")
+        return JiraAuthError(
+            f"The scoped API token lacks a scope this call needs (Jira said: {text}). Give it read:jira-work, "
+            "write:jira-work and read:jira-user, or use a token without scopes.", reason="forbidden", **kw)
     if site.cloud:
         msg = ("Jira Cloud rejected the email and API token (401). The API token may be wrong, revoked "
                "or expired: API tokens created after December 2024 expire within a year. Create a new "

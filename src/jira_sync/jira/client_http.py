@@ -18,7 +18,8 @@ import httpx
 
 from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
 from .client_errors import Site, error_for_response, error_for_transport
-from .port import Exchange, ExchangeHook, JiraConnectError, JiraError
+from .gateway import DEFAULT_GATEWAY, TENANT_INFO, CloudRoute, cloud_id_of
+from .port import Exchange, ExchangeHook, JiraAuthError, JiraConnectError, JiraError
 from .ratelimit import SiteGate
 
 log = logging.getLogger(__name__)
@@ -99,10 +100,12 @@ class JiraHttp:
         on_exchange: ExchangeHook | None,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
+        gateway_url: str = DEFAULT_GATEWAY,
     ) -> None:
         self.conn = conn
         self.cloud = conn.platform is JiraPlatform.CLOUD
         self.site = Site(conn.url, self.cloud, conn.auth is JiraAuthKind.PAT, conn.username)
+        self.route = CloudRoute(conn.url, gateway_url, conn.username, cloud=self.cloud)
         self.gate = gate or SiteGate()  # a client on its own (tests, one-off tools)
         self._hook = on_exchange
         header = auth_header(conn)
@@ -135,10 +138,46 @@ class JiraHttp:
         """Send one request; return the parsed body of a 2xx, else raise the mapped JiraError.
 
         `write` marks a non-idempotent POST whose outcome is unknown if the answer is lost.
+        A Cloud token the site refuses is tried once through the API gateway (gateway.py).
         """
+        if self.route.should_start_on_gateway():
+            await self.route.use_gateway(self._read_cloud_id)
+        try:
+            return await self._send(method, path, params=params, json_body=json_body, write=write)
+        except JiraAuthError as refused:
+            # a 401 is refused before anything happens: resending a write is safe
+            if not self.route.may_retry_on_gateway(refused.status):
+                raise
+            if not await self.route.use_gateway(self._read_cloud_id):
+                raise
+            try:
+                return await self._send(method, path, params=params, json_body=json_body, write=write)
+            except JiraAuthError as again:
+                if again.reason != "bad_credentials":
+                    raise  # the gateway knows the token (e.g. a scope is missing): say so
+                self.route.back_to_site()
+                raise refused from None  # refused everywhere: a wrong or expired token
+            except JiraError as failed:
+                self.route.back_to_site()
+                raise JiraAuthError(
+                    f"{refused.message} (A scoped token would go through the Atlassian API gateway, "
+                    f"{self.route.gateway_url}, which failed too: {failed.message})",
+                    reason=refused.reason, status=refused.status) from None
+
+    async def _read_cloud_id(self) -> str | None:
+        try:
+            return cloud_id_of(await self._send("GET", TENANT_INFO, on_site=True))
+        except JiraError:
+            return None
+
+    async def _send(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
+        write: bool = False, on_site: bool = False,
+    ) -> Any:
         if self._config_error:
             raise self._config_error
-        request = self._client.build_request(method, path, params=params, json=json_body)
+        target = path if on_site else self.route.target(path)
+        request = self._client.build_request(method, target, params=params, json=json_body)
         shown_path = request.url.raw_path.decode("ascii", "replace")
         started = time.perf_counter()
         response: httpx.Response | None = None

@@ -34,13 +34,14 @@ class CheckReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     meta: JiraMeta = field(default_factory=JiraMeta)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a problem (e.g. the API route)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings}
+        return {"ok": self.ok, "errors": self.errors, "warnings": self.warnings, "notes": self.notes}
 
 
 async def check_integration(cfg: IntegrationConfig, jira: SetupJira, *, raise_transient: bool = False) -> CheckReport:
@@ -54,6 +55,9 @@ async def check_integration(cfg: IntegrationConfig, jira: SetupJira, *, raise_tr
             raise
         auth = isinstance(exc, (JiraAuthError, JiraConnectError))
         report.errors.append(exc.message if auth else f"Jira answered: {exc.message}")
+    note = jira.route_note()
+    if note:
+        report.notes.append(note)
     if cfg.flashduty.app_key is None:
         report.warnings.append("no Flashduty app key: comments cannot be read from Flashduty and will not sync")
     return report

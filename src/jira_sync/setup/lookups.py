@@ -33,6 +33,7 @@ class ConnectionResult:
     deployment: str | None = None  # "Cloud" | "Server" | "DataCenter"
     version: str | None = None
     account: str | None = None  # display name of the authenticated user
+    api_route: str | None = None  # Cloud: "site", or "gateway" for a scoped token / service account
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,8 +62,10 @@ async def check_connection(conn: JiraConnection, jira: SetupJira, *, worked_befo
         return ConnectionResult(False, exc.reason, exc.message)
     except JiraError as exc:
         return ConnectionResult(False, "jira_error", f"Jira answered: {exc.message}")
-    return ConnectionResult(True, None, f"Signed in to Jira {info.deployment_type} {info.version} as {me.display_name}.",
-                            info.deployment_type, info.version, me.display_name)
+    note = jira.route_note()
+    message = f"Signed in to Jira {info.deployment_type} {info.version} as {me.display_name}." + (f" {note}" if note else "")
+    route = ("gateway" if note else "site") if conn.platform is JiraPlatform.CLOUD else None
+    return ConnectionResult(True, None, message, info.deployment_type, info.version, me.display_name, route)
 
 
 async def projects(jira: SetupJira, query: str = "", limit: int = 50) -> list[dict[str, str]]:

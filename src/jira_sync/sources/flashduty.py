@@ -91,6 +91,7 @@ def _snapshot(incident_id: str, inc: dict[str, Any]) -> IncidentSnapshot:
         detail_url=_text(inc.get("detail_url")).strip(),
         num=_text(inc.get("num")).strip(),
         created_at=_int(inc.get("created_at")),  # unix seconds, 0 = unset
+        updated_at=_int(inc.get("updated_at")),  # unix seconds, 0 = unset
     )
 
 

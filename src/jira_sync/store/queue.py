@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ..domain.incident import WebhookEvent
+from ..domain.incident import COMMENT_EVENTS, WebhookEvent
 from .db import write
 from .incidents import IncidentRecord
 from .notify import wake_workers
@@ -137,7 +137,7 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     event, snap = item.event, item.event.incident
     key = (item.integration_id, snap.incident_id)
     row = merged.get(key)
-    is_comment = 1 if event.event_type == "i_comm" else 0
+    is_comment = 1 if event.event_type in COMMENT_EVENTS else 0
     if row is None:
         row = merged[key] = dict(
             integration_id=item.integration_id, incident_id=snap.incident_id, activated=False,

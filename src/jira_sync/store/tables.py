@@ -99,6 +99,9 @@ incidents = sa.Table(
     # it never walks all of an integration's incidents (bench/console.py)
     sa.Index("ix_incidents_last_error", "integration_id", "updated_at",
              sqlite_where=sa.text("last_error IS NOT NULL"), postgresql_where=sa.text("last_error IS NOT NULL")),
+    # the recovery sweep reads an integration's open incidents (migration 0005)
+    sa.Index("ix_incidents_open", "integration_id", "id",
+             sqlite_where=sa.text("progress != 'Closed'"), postgresql_where=sa.text("progress != 'Closed'")),
 )
 
 # Comments copied to Jira, once each. "posting" survives a lost answer: the next
@@ -152,4 +155,23 @@ console_sessions = sa.Table(
     sa.Column("user_id", sa.Integer, sa.ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# Recovery of missed webhooks (sync/recovery.py): one row per integration. The lease lets
+# one process run an integration's recovery at a time; the cursor is how far the history of
+# failed deliveries has been read; the last run's report is what /healthz, the API and the
+# console show.
+recovery_state = sa.Table(
+    "recovery_state",
+    metadata,
+    sa.Column("integration_id", sa.Integer, sa.ForeignKey("integrations.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=True),
+    sa.Column("next_run_at", sa.Float, nullable=False),
+    sa.Column("history_until_ms", sa.BigInteger, nullable=True),  # failed deliveries read up to here
+    sa.Column("last_started_at", sa.Float, nullable=True),
+    sa.Column("last_finished_at", sa.Float, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_report", sa.JSON, nullable=True),  # what the last run found and recovered
+    sa.Column("recovered_total", sa.Integer, nullable=False, server_default="0"),
 )

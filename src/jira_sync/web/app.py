@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from .. import console
 from ..bootstrap import start_runtime
 from ..settings import Settings
-from . import api, api_jira, errors, webhooks
+from . import api, api_jira, api_recovery, errors, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(api_jira.router)
+    app.include_router(api_recovery.router)
     errors.install(app, console.error_page)
     console.install(app)
 
@@ -50,10 +51,11 @@ def create_app(
         rt = request.app.state.runtime
         try:
             stats = await rt.incidents.queue_stats()
+            recovery = await rt.recovery.summary()
         except Exception as exc:  # the database is what we need to be healthy
             log.warning("health check: database unavailable: %s", exc)
             return JSONResponse({"status": "unhealthy", "database": "unavailable"}, status_code=503)
-        body: dict[str, Any] = {"status": "ok", "database": "ok", "queue": stats.model_dump()}
+        body: dict[str, Any] = {"status": "ok", "database": "ok", "queue": stats.model_dump(), "recovery": recovery}
         return JSONResponse(body)
 
     return app

@@ -22,6 +22,7 @@ _WIKI_LANG_ALIASES = {
     "cpp": "c++", "objective-c": "objc", "vb": "visualbasic", "htm": "html", "rb": "ruby",
 }  # fmt: skip
 _WIKI_DELIMS = {"strong": "*", "em": "_", "strike": "-"}
+ZWSP = "\u200b"  # zero width space: separates markup from a word without showing
 
 
 def markdown_to_wiki(text: str) -> str:
@@ -112,36 +113,67 @@ def _wiki_row(row: Block) -> str:
     return out + ("||" if row.children and row.children[-1].kind == "tableHeader" else "|")
 
 
-def _wiki_inline(spans: list[Span], br: str) -> str:
+def _wiki_inline(spans: list[Span], br: str, inside: frozenset[str] = frozenset(), before: str = "",
+                 after: str = "") -> str:
+    """`inside`: the phrase delimiters open around these spans; their characters in the
+    text are written as entities, since a Jira phrase cannot contain its own delimiter.
+    `before`/`after`: the characters around these spans (for spans written without markup
+    of their own, such as an em inside an em)."""
     out: list[str] = []
-    last = ""  # the last character written: markup next to a letter needs the {*} form
+    last = before  # the last character written: markup next to a letter needs the {*} form
     for i, span in enumerate(spans):
-        piece = _wiki_span(span, br, last, _first_char(spans, i + 1))
+        piece = _wiki_span(span, br, last, _first_char(spans, i + 1) or after, inside)
         if piece:
             out.append(piece)
             last = piece[-1]
     return "".join(out)
 
 
-def _wiki_span(span: Span, br: str, before: str, after: str) -> str:
+def _wiki_span(span: Span, br: str, before: str, after: str, inside: frozenset[str]) -> str:
     if span.kind == "text":
-        return _escape_wiki(span.text)
+        return _escape_wiki(span.text, inside)
     if span.kind == "br":
         return br
     if span.kind == "code":
-        return "{{" + _escape_wiki(span.text) + "}}" if span.text.strip() else _escape_wiki(span.text)
+        return _wiki_code_span(span.text, before, after, inside)
     if span.kind == "link":
         return _wiki_link_span(span)
-    inner = _wiki_inline(span.children, br)
+    d = _WIKI_DELIMS.get(span.kind)
+    if d is None or d in inside:  # the same phrase inside itself: Jira has no nesting for it
+        return _wiki_inline(span.children, br, inside, before, after)
+    inner = _wiki_inline(span.children, br, inside | {d})
+    # A phrase never spans a line in Jira: one phrase per line of a soft-broken paragraph.
+    lines = inner.split("\n")
+    return "\n".join(
+        _wiki_phrase(line, d, before if k == 0 else "\n", after if k == len(lines) - 1 else "\n")
+        for k, line in enumerate(lines)
+    )
+
+
+def _wiki_phrase(inner: str, d: str, before: str, after: str) -> str:
     core = inner.strip()
-    if not core or span.kind not in _WIKI_DELIMS:
+    if not core:
         return inner
     lead, trail = inner[: len(inner) - len(inner.lstrip())], inner[len(inner.rstrip()) :]
-    d = _WIKI_DELIMS[span.kind]
     # "*x*" only works at word boundaries; inside a word Jira needs "{*}x{*}".
-    glued = (lead == "" and before.isalnum()) or (trail == "" and after.isalnum())
+    glued = (lead == "" and _is_word(before)) or (trail == "" and _is_word(after))
     d_open, d_close = ("{" + d + "}",) * 2 if glued else (d, d)
     return f"{lead}{d_open}{core}{d_close}{trail}"
+
+
+def _wiki_code_span(text: str, before: str, after: str, inside: frozenset[str]) -> str:
+    if not text.strip():
+        return _escape_wiki(text, inside)
+    # {{mono}} is markup only where no letter or digit touches it, and it has no {*}-like
+    # form: a zero-width space keeps it apart from the word (Chinese text has no spaces).
+    lead = ZWSP if _is_word(before) else ""
+    trail = ZWSP if _is_word(after) else ""
+    return lead + "{{" + _escape_wiki(text, inside) + "}}" + trail
+
+
+def _is_word(char: str) -> bool:
+    """A letter or digit (Jira's \\p{L}\\p{Nd}): phrase markup next to one stays literal."""
+    return char.isalpha() or char.isdecimal()
 
 
 def _wiki_link_span(span: Span) -> str:
@@ -180,20 +212,26 @@ _SMILEY_RE = re.compile(r"[:;][()PDpd]")
 _ENTITY_RE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
-def _escape_wiki(text: str) -> str:
-    """Plain text as wiki markup that renders as typed. Bare URLs are left intact."""
+def _escape_wiki(text: str, inside: frozenset[str] = frozenset()) -> str:
+    """Plain text as wiki markup that renders as typed. Bare URLs are left intact.
+    Characters in `inside` (delimiters of phrases open around the text) become entities."""
     out, pos = [], 0
     for m in URL_RE.finditer(text):
-        out.append(_escape_plain(text[pos : m.start()]))
+        out.append(_escape_plain(text[pos : m.start()], inside))
         out.append(m.group())  # Jira links bare URLs itself; escapes would corrupt them
         pos = m.end()
-    out.append(_escape_plain(text[pos:]))
+    out.append(_escape_plain(text[pos:], inside))
     return "".join(out)
 
 
-def _escape_plain(s: str) -> str:
+def _escape_plain(s: str, inside: frozenset[str] = frozenset()) -> str:
     out = []
     for i, c in enumerate(s):
+        if c in inside:
+            # an entity, not "\\_": Jira turns escapes into entities before it finds phrases,
+            # and a phrase whose text ends with "\\*" would look like it ends with "*"
+            out.append(f"&#{ord(c)};")
+            continue
         before = s[i - 1] if i else ""
         after = s[i + 1] if i + 1 < len(s) else ""
         out.append(_escape_char(s, i, c, before, after))
