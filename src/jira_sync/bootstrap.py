@@ -19,6 +19,7 @@ from .app.accounts import Accounts
 from .app.incidents import Incidents
 from .app.integrations import Integrations
 from .app.lookups import JiraLookups
+from .app.sites import JiraSites
 from .crypto import SecretBox
 from .domain.integration import FlashdutyApi as FlashdutyConfig
 from .domain.integration import JiraConnection
@@ -32,6 +33,7 @@ from .store.db import Engine, make_engine, migrate
 from .store.notify import listen
 from .sync.changes import IntegrationChanges, IntegrationRows
 from .sync.ingest import Ingestor
+from .sync.sites import Sites
 from .sync.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -52,11 +54,13 @@ class Runtime:
     changes: IntegrationChanges  # told of every integration change: caches drop it
     rows: IntegrationRows
     gates: SiteGates
+    sites: Sites  # the Jira sites' pauses (outages, refused credentials, Retry-After), shared
     integrations: Integrations
     incidents: Incidents
     lookups: JiraLookups
     accounts: Accounts
     ingestor: Ingestor
+    jira_sites: JiraSites
     # What Jira said while a setup form is being filled in (console/setup_jira.py)
     setup_answers: Expiring = field(default_factory=lambda: Expiring(ttl=SETUP_ANSWERS_TTL))
     project_lists: Expiring[list[Project]] = field(default_factory=lambda: Expiring(ttl=SERVER_PROJECTS_TTL))
@@ -77,7 +81,7 @@ class Runtime:
 
     def worker(self) -> Worker:
         return Worker(self.engine, self.settings, self.box, self.wake, self.rows, self.jira_client,
-                      self.flashduty_client)
+                      self.flashduty_client, self.sites)
 
     @contextlib.asynccontextmanager
     async def background(self, *, run_worker: bool) -> AsyncIterator[None]:
@@ -88,7 +92,7 @@ class Runtime:
         worker_task = asyncio.create_task(self.worker().run(stop), name="worker") if run_worker else None
         listener = None
         if self.settings.is_postgres:
-            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify)
+            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify, self.sites.changed)
         try:
             yield
         finally:
@@ -99,6 +103,7 @@ class Runtime:
                 await listener.close()
 
     async def aclose(self) -> None:
+        await self.sites.aclose()
         await self.engine.dispose()
 
 
@@ -130,16 +135,18 @@ async def start_runtime(
     rows = IntegrationRows(engine, ttl=INTEGRATION_ROWS_TTL)
     changes.subscribe(rows.forget)
     gates = SiteGates(settings.site_concurrency)
+    sites = Sites(engine, gates, probe_seconds=settings.probe_seconds, wake=wake)
+    await sites.refresh()  # pauses other processes (or this one before a restart) recorded
     runtime: Runtime
 
     def setup_jira(conn: JiraConnection) -> JiraClient:
         return runtime.jira_client(conn)
 
-    integrations = Integrations(engine, box, setup_jira, changes, wake, settings)
+    integrations = Integrations(engine, box, setup_jira, changes, wake, settings, sites)
     runtime = Runtime(
-        settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates,
+        settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates, sites=sites,
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
-        ingestor=Ingestor(engine, rows, wake), jira_transport=jira_transport,
+        ingestor=Ingestor(engine, rows, wake), jira_sites=JiraSites(engine), jira_transport=jira_transport,
     )
     return runtime

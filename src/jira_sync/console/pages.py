@@ -145,6 +145,16 @@ async def _switch(request: Request, user: SignedIn, integration_id: int, switch:
     return see_other(f"{target}?{urlencode({'notice': f'Integration {switch}d.'})}")
 
 
+@router.post("/integrations/{integration_id}/retry-failed")
+async def retry_all_failed(request: Request, user: User, integration_id: int) -> Response:
+    await checked_form(request, user)
+    done = await runtime(request).incidents.retry_all_failed(integration_id)
+    log.info("console: %s retried all %d failed incidents of integration %d", user.username, done.retried,
+             integration_id)
+    notice = f"{done.retried} failed incident{'s' if done.retried != 1 else ''} queued again."
+    return see_other(f"/console/integrations/{integration_id}?{urlencode({'notice': notice})}")
+
+
 @router.get("/integrations/{integration_id}/delete")
 async def confirm_delete(request: Request, user: User, integration_id: int) -> Response:
     svc = runtime(request).integrations

@@ -50,6 +50,19 @@ def _ago(ts: float | None) -> str:
     return f"{int(seconds)} s ago"
 
 
+def _until(ts: float | None) -> str:
+    """A moment to come, as people say it: "in 3 min" ("now" once it has passed)."""
+    if not ts:
+        return ""
+    seconds = ts - time.time()
+    if seconds <= 0:
+        return "now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"in {int(seconds // size)} {unit}"
+    return f"in {int(seconds) or 1} s"
+
+
 def _when(ts: float | None) -> str:
     if not ts:
         return ""
@@ -70,7 +83,7 @@ def _web_link(url: Any) -> str | None:
     return text if text.lower().startswith(("https://", "http://")) else None
 
 
-templates.filters.update(ago=_ago, when=_when, pretty=_pretty, web_link=_web_link,
+templates.filters.update(ago=_ago, until=_until, when=_when, pretty=_pretty, web_link=_web_link,
                          urlquote=lambda s: quote(str(s), safe=""))
 
 
