@@ -103,23 +103,26 @@ class Liveness:
             if freed:
                 log.warning("freed %d claims of an earlier process (SQLite: only this one runs)", freed)
 
-    async def beat(self, in_flight: set[int]) -> None:
+    async def beat(self, in_flight: set[int]) -> int:
+        """Renew our claims, then free a dead worker's: returns how many were freed."""
         now = time.time()
         renewed = await store.heartbeat(self.engine, self.me, now, now + self.lease_seconds, in_flight)
         if renewed < len(in_flight):
             log.warning("worker %s: %d of %d claims were lost (the heartbeat was late); those "
                         "reconciles stop at their next write", self.owner, len(in_flight) - renewed, len(in_flight))
-        await self.sweep()
+        return await self.sweep()
 
-    async def sweep(self) -> None:
-        """Free the claims of every worker known to be dead."""
+    async def sweep(self) -> int:
+        """Free the claims of every worker known to be dead; returns how many were freed."""
         dead = self.dead(await store.all_workers(self.engine), time.time())
-        if dead:
-            freed = await store.release(self.engine, [w.id for w in dead])
-            for w in dead:
-                log.warning("worker %s (host %s, pid %s) is gone; its claims are free again", w.id, w.host, w.pid)
-            if freed:
-                log.warning("%d incidents claimed by dead workers are free to sync again", freed)
+        if not dead:
+            return 0
+        freed = await store.release(self.engine, [w.id for w in dead])
+        for w in dead:
+            log.warning("worker %s (host %s, pid %s) is gone; its claims are free again", w.id, w.host, w.pid)
+        if freed:
+            log.warning("%d incidents claimed by dead workers are free to sync again", freed)
+        return freed
 
     def dead(self, rows: list[WorkerRow], now: float) -> list[WorkerRow]:
         found = []

@@ -131,7 +131,8 @@ class Worker:
             except asyncio.TimeoutError:
                 pass
             try:
-                await self.liveness.beat(set(self._tasks.values()))
+                if await self.liveness.beat(set(self._tasks.values())):
+                    self.wake.set()  # a dead worker's incidents are free: take them now
                 await self.sites.refresh()
             except Exception as exc:  # the database is away: leases run on, the next beat tries again
                 log.warning("worker: heartbeat failed (%s); trying again in %.1f s", exc, self.liveness.every)
