@@ -14,7 +14,7 @@ from support.databases import postgres_url
 def test_serve_and_workers_start_together_on_an_empty_database(settings, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     if not database_url.startswith("postgresql"):
         pytest.skip("worker processes need PostgreSQL")
-    for round_ in range(3):
+    for round_ in range(2):
         postgres_url()  # empty again: every process finds no schema at all
         port = free_port()
         log = tmp_path / f"round-{round_}.log"

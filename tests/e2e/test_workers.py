@@ -1,10 +1,6 @@
 """Several `jira-sync worker` processes on one PostgreSQL share the work, never the incident."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -12,7 +8,6 @@ import pytest
 from e2e.conftest import make_stack, wait_until
 from e2e.processes import start
 from e2e.processes import stop as stop_processes
-from support import ADMIN_TOKEN
 
 
 @pytest.mark.postgres
@@ -20,14 +15,7 @@ def test_worker_processes_share_the_queue(settings, database_url) -> None:  # ty
     if not database_url.startswith("postgresql"):
         pytest.skip("additional worker processes need PostgreSQL")
     stack, stop = make_stack(settings, "cloud", run_worker=False)  # HTTP only; the workers sync
-    env = dict(
-        os.environ,
-        JIRA_SYNC_DATABASE_URL=settings.database_url,
-        JIRA_SYNC_SECRET_KEY=settings.secret_key.get_secret_value(),
-        JIRA_SYNC_ADMIN_TOKEN=ADMIN_TOKEN,
-        JIRA_SYNC_WORKER_CONCURRENCY="4",
-    )
-    workers = [subprocess.Popen([sys.executable, "-m", "jira_sync", "worker"], env=env) for _ in range(2)]
+    workers = [start(settings, "worker", worker_concurrency=4) for _ in range(2)]
     try:
         _, hook = stack.integration()
         payloads = [stack.flashduty.open_incident() for _ in range(30)]
@@ -41,13 +29,7 @@ def test_worker_processes_share_the_queue(settings, database_url) -> None:  # ty
         assert stack.jira.count_requests("POST", r"/rest/api/\d/issue$") == 30
         assert all(w.poll() is None for w in workers)
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(15)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_processes(*workers)
         stop()
 
 

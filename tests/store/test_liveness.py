@@ -13,35 +13,14 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from jira_sync.crypto import SecretBox
-from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
-from jira_sync.domain.integration import IntegrationConfig
-from jira_sync.domain.jira_meta import JiraMeta
-from jira_sync.store import claims, queue
-from jira_sync.store import integrations as integration_store
-from jira_sync.store.db import make_engine, migrate
+from jira_sync.store import claims
 from jira_sync.store.tables import incidents
 from jira_sync.sync.liveness import Liveness, process_alive, this_process
 
-CONFIG = {
-    "name": "ops",
-    "jira": {"platform": "cloud", "url": "http://127.0.0.1:9", "username": "a@b.c", "secret": "tok"},
-    "project": "OPS",
-    "issue_type": "10001",
-}
-
 
 @pytest.fixture
-async def engine(settings):  # type: ignore[no-untyped-def]
-    engine = make_engine(settings.database_url)
-    await migrate(engine)
-    box = SecretBox(settings.secret_key.get_secret_value())
-    async with engine.begin() as conn:
-        iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
-        event = WebhookEvent("e1", "i_new", 1, IncidentSnapshot(incident_id="inc1", title="t"))
-        await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
-    yield engine
-    await engine.dispose()
+async def engine(queued):  # type: ignore[no-untyped-def]
+    return await queued("http://127.0.0.1:9")
 
 
 def _worker(engine, lease: float, *, one_process: bool = False, host: str | None = None,  # type: ignore[no-untyped-def]

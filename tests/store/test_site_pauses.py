@@ -7,39 +7,17 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from jira_sync.crypto import SecretBox
-from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
-from jira_sync.domain.integration import IntegrationConfig
-from jira_sync.domain.jira_meta import JiraMeta
-from jira_sync.store import claims, queue
-from jira_sync.store import integrations as integration_store
-from jira_sync.store import sites
-from jira_sync.store.db import make_engine, migrate
+from jira_sync.store import claims, sites
 from jira_sync.store.sites import OUTAGE, SiteRow
 from jira_sync.store.tables import incidents
 
 SITE = "https://acme.atlassian.net"
 
 
-def _config(name: str, url: str) -> IntegrationConfig:
-    return IntegrationConfig.model_validate({
-        "name": name, "project": "OPS", "issue_type": "10001",
-        "jira": {"platform": "cloud", "url": url, "username": "a@b.c", "secret": "tok"},
-    })
-
-
 @pytest.fixture
-async def engine(settings):  # type: ignore[no-untyped-def]
-    engine = make_engine(settings.database_url)
-    await migrate(engine)
-    box = SecretBox(settings.secret_key.get_secret_value())
-    async with engine.begin() as conn:
-        for n, url in enumerate((SITE, SITE + "/", "https://other.atlassian.net")):
-            iid = await integration_store.insert(conn, _config(f"i{n}", url), box, "0" * 64, JiraMeta())
-            event = WebhookEvent(f"e{n}", "i_new", 1, IncidentSnapshot(incident_id=f"inc{n}", title="t"))
-            await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
-    yield engine
-    await engine.dispose()
+async def engine(queued):  # type: ignore[no-untyped-def]
+    """Integrations 1 and 2 on the site (spelled two ways), 3 on another; one incident each."""
+    return await queued(SITE, SITE + "/", "https://other.atlassian.net")
 
 
 def _outage(now: float) -> SiteRow:

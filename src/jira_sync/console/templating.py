@@ -40,14 +40,17 @@ templates = Environment(
 )
 
 
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
 def _ago(ts: float | None) -> str:
     if not ts:
         return "never"
-    seconds = max(0, time.time() - ts)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return f"{int(seconds)} s ago"
+    return f"{_span(max(0, time.time() - ts))} ago"
 
 
 def _until(ts: float | None) -> str:
@@ -55,12 +58,7 @@ def _until(ts: float | None) -> str:
     if not ts:
         return ""
     seconds = ts - time.time()
-    if seconds <= 0:
-        return "now"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"in {int(seconds // size)} {unit}"
-    return f"in {int(seconds) or 1} s"
+    return f"in {_span(max(1.0, seconds))}" if seconds > 0 else "now"
 
 
 def _when(ts: float | None) -> str:

@@ -140,6 +140,7 @@ class Outages:
 
     async def _probe(self, key: str, integration: IntegrationRow, row: SiteRow | None) -> None:
         jira = integration.config["jira"]
+        log.debug("probing Jira at %s", key)
         try:
             await self.clients.get(integration).jira.myself()
         except JiraRetryableError as exc:

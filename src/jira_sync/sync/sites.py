@@ -59,7 +59,12 @@ class Sites:
 
     # ------------------------------------------------------------ what this process knows
     async def refresh(self) -> None:
-        self._apply(await store.load(self.engine))
+        rows = await store.load(self.engine)
+        now = time.time()
+        if any(r.reason == RATE_LIMITED and (r.resume_at or 0) < now for r in rows):
+            await store.forget_expired(self.engine, now)  # a Retry-After that has passed ends by itself
+            rows = [r for r in rows if not (r.reason == RATE_LIMITED and (r.resume_at or 0) < now)]
+        self._apply(rows)
 
     def _apply(self, rows: list[SiteRow]) -> None:
         now = time.time()
@@ -142,6 +147,7 @@ class Sites:
             nxt = now + self.probe_delay(row.probes + 1)
         await store.probe_failed(self.engine, row.key, message, nxt, now)
         await self.refresh()
+        self.wake.set()  # the worker's sleep ends at the next probe
 
     async def take_probe(self, row: SiteRow, hold: float) -> bool:
         now = time.time()
@@ -165,6 +171,7 @@ class Sites:
     async def _save(self, row: SiteRow) -> None:
         await store.pause(self.engine, row)
         await self.refresh()
+        self.wake.set()  # the worker's sleep ends at the next probe
 
     # ------------------------------------------------------------ Retry-After from the gates
     def _rate_limited(self, key: str, seconds: float) -> None:
