@@ -7,6 +7,8 @@ import os
 import time
 from typing import Any
 
+import pytest
+
 from e2e.conftest import Stack, make_stack, wait_until
 from jira_sync.devtools.fake_jira import FakeJiraServer
 
@@ -24,6 +26,7 @@ def _restart_on_the_same_port(stack: Stack) -> FakeJiraServer:
     return FakeJiraServer(stack.jira, port=port)
 
 
+@pytest.mark.timeout(OUTAGE_SECONDS + 120)
 def test_a_jira_outage_ends_with_every_incident_in_step_within_a_probe_interval(settings) -> None:  # type: ignore[no-untyped-def]
     settings.probe_seconds = PROBE_SECONDS
     stack, stop = make_stack(settings, "cloud")

@@ -37,7 +37,7 @@ class SiteStateView(BaseModel):
         default=None, description="when the site is asked again; null: not probed (a Retry-After ends by itself, "
         "a refused password waits for new credentials)")
     resume_at: float | None = Field(default=None, description="Retry-After: nothing is sent before this")
-    integration_ids: list[int] = Field(default_factory=list, description="the integrations that wait for it")
+    integration_ids: list[int] = Field(default_factory=list, description="in /api/sites: the integrations using it")
 
 
 class RetriedView(BaseModel):

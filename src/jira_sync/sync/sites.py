@@ -150,8 +150,14 @@ class Sites:
         self.wake.set()  # the worker's sleep ends at the next probe
 
     async def take_probe(self, row: SiteRow, hold: float) -> bool:
+        """Claim the due probe of `row` for `hold` seconds. Either way the copy here moves on,
+        so the worker never spins on a probe time in the past."""
         now = time.time()
-        return await store.take_probe(self.engine, row.key, now, now + hold)
+        if await store.take_probe(self.engine, row.key, now, now + hold):
+            self.rows[row.key] = dataclasses.replace(row, next_probe_at=now + hold)
+            return True
+        await self.refresh()  # another worker took it, or the pause is over
+        return False
 
     async def resume(self, keys: Iterable[str], why: str = "Jira answers again") -> int:
         """These pauses are over: forget them, and every incident that waited for them is due now."""

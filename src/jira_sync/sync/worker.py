@@ -78,7 +78,7 @@ class Worker:
             await self.liveness.start()  # before the first claim: what dead predecessors held is free
         except Exception:  # the heartbeat registers us once the database answers
             log.exception("worker: could not register; the heartbeat tries again")
-        heartbeat = asyncio.create_task(self._heartbeat(stop), name="heartbeat")
+        heartbeat = asyncio.create_task(self._heartbeat(), name="heartbeat")
         try:
             while not stop.is_set():
                 self.wake.clear()
@@ -114,6 +114,7 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
             await self.outages.aclose()
             try:
                 await self.liveness.stop()  # what is still claimed is free for the next worker at once
@@ -121,15 +122,12 @@ class Worker:
                 log.exception("worker: could not release its claims; they are free when their leases end")
             await self.clients.aclose()
 
-    async def _heartbeat(self, stop: asyncio.Event) -> None:
-        """Every third of a lease: renew the claims in flight, free those of dead workers, and
-        reload the Jira sites' pauses (other processes also announce theirs at once)."""
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), self.liveness.every)
-                return
-            except asyncio.TimeoutError:
-                pass
+    async def _heartbeat(self) -> None:
+        """Every third of a lease, until cancelled after the last reconcile has ended (so the
+        grace period at shutdown keeps its claims too): renew the claims in flight, free those
+        of dead workers, and reload the Jira sites' pauses (other processes also announce theirs)."""
+        while True:
+            await asyncio.sleep(self.liveness.every)
             try:
                 if await self.liveness.beat(set(self._tasks.values())):
                     self.wake.set()  # a dead worker's incidents are free: take them now
