@@ -20,6 +20,7 @@ from .app.incidents import Incidents
 from .app.integrations import Integrations
 from .app.lookups import JiraLookups
 from .app.recovery import RecoveryService
+from .app.sites import JiraSites
 from .crypto import SecretBox
 from .domain.integration import FlashdutyApi as FlashdutyConfig
 from .domain.integration import JiraConnection
@@ -35,6 +36,7 @@ from .store.notify import listen
 from .sync.changes import IntegrationChanges, IntegrationRows
 from .sync.ingest import Ingestor
 from .sync.recovery import Recovery
+from .sync.sites import Sites
 from .sync.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -55,11 +57,13 @@ class Runtime:
     changes: IntegrationChanges  # told of every integration change: caches drop it
     rows: IntegrationRows
     gates: SiteGates
+    sites: Sites  # the Jira sites' pauses (outages, refused credentials, Retry-After), shared
     integrations: Integrations
     incidents: Incidents
     lookups: JiraLookups
     accounts: Accounts
     ingestor: Ingestor
+    jira_sites: JiraSites
     recovery: RecoveryService
     recovery_wake: asyncio.Event  # a person asked for a recovery run now
     # Flashduty calls paced per account (recovery keeps to half of the account's rate limits)
@@ -85,7 +89,7 @@ class Runtime:
 
     def worker(self) -> Worker:
         return Worker(self.engine, self.settings, self.box, self.wake, self.rows, self.jira_client,
-                      self.flashduty_client)
+                      self.flashduty_client, self.sites)
 
     @contextlib.asynccontextmanager
     async def background(self, *, run_worker: bool) -> AsyncIterator[None]:
@@ -100,7 +104,7 @@ class Runtime:
         recovery_task = asyncio.create_task(recovery.run(stop), name="recovery") if run_worker else None
         listener = None
         if self.settings.is_postgres:
-            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify)
+            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify, self.sites.changed)
         try:
             yield
         finally:
@@ -113,6 +117,7 @@ class Runtime:
                 await listener.close()
 
     async def aclose(self) -> None:
+        await self.sites.aclose()
         await self.engine.dispose()
 
 
@@ -152,18 +157,20 @@ async def start_runtime(
     rows = IntegrationRows(engine, ttl=INTEGRATION_ROWS_TTL)
     changes.subscribe(rows.forget)
     gates = SiteGates(settings.site_concurrency)
+    sites = Sites(engine, gates, probe_seconds=settings.probe_seconds, wake=wake)
+    await sites.refresh()  # pauses other processes (or this one before a restart) recorded
     runtime: Runtime
 
     def setup_jira(conn: JiraConnection) -> JiraClient:
         return runtime.jira_client(conn)
 
-    integrations = Integrations(engine, box, setup_jira, changes, wake, settings)
+    integrations = Integrations(engine, box, setup_jira, changes, wake, settings, sites)
     recovery_wake = asyncio.Event()
     runtime = Runtime(
-        settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates,
+        settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates, sites=sites,
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
-        ingestor=Ingestor(engine, rows, wake), jira_transport=jira_transport,
+        ingestor=Ingestor(engine, rows, wake), jira_sites=JiraSites(engine), jira_transport=jira_transport,
         recovery=RecoveryService(engine, integrations, settings, recovery_wake), recovery_wake=recovery_wake,
     )
     return runtime

@@ -22,12 +22,19 @@ class Settings(BaseSettings):
     public_url: str = Field(default="", description="base URL shown in webhook URLs; default http://host:port")
 
     worker_concurrency: int = Field(default=16, ge=1, le=256, description="incidents reconciled at once per process")
-    max_attempts: int = Field(default=8, ge=1, le=100, description="transient failures before an incident is failed")
     site_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight per Jira site")
     jira_timeout: float = Field(default=10.0, gt=0)
     jira_gateway_url: str = Field(default="https://api.atlassian.com",
                                   description="Atlassian's API gateway, for Cloud's scoped tokens and service accounts")
-    lease_seconds: float = Field(default=120.0, gt=1, description="a claimed incident is retaken after this")
+    lease_seconds: float = Field(
+        default=15.0, gt=1, description="a claim's lease; renewed by a heartbeat every third of it, so a dead "
+        "worker's incidents are retaken within this (a restart on the same host retakes its own at once)")
+    probe_seconds: float = Field(
+        default=30.0, gt=0, description="longest wait between probes of a paused Jira site: incidents resume "
+        "within this of its return")
+    give_up_hours: float = Field(
+        default=24.0, gt=0, description="how long transient failures (outages, timeouts, 5xx, 429) are retried "
+        "before an incident is marked failed")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_index_lag: float = Field(
         default=600.0, gt=0,

@@ -56,7 +56,7 @@ def test_webhook_incident_appears_with_its_jira_link(signed_in: Page, stack: Sta
     shot(page, "03-incident")
 
 
-@pytest.mark.browser_settings(max_attempts=1)  # the first Jira error fails the incident
+@pytest.mark.browser_settings(give_up_hours=1 / 3600)  # a Jira error fails the incident after 1 s
 def test_failed_sync_is_retried_from_the_incident_page(signed_in: Page, stack: Stack, shot: Shot, expect: Any) -> None:
     page = signed_in
     integration_id, sender = stack.integration()

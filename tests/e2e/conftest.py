@@ -33,6 +33,7 @@ class Stack:
     api: Api
     flavour: str
     senders: list[WebhookSender] = field(default_factory=list)
+    jira_server: FakeJiraServer | None = None  # to stop Jira for an outage (and start it again)
 
     def config(self, **overrides: Any) -> dict[str, Any]:
         cfg: dict[str, Any] = {
@@ -87,7 +88,7 @@ def make_stack(settings: Settings, flavour: str, *, run_worker: bool = True, **j
     fd_url = fd_server.start()
     settings.jira_timeout = 2.0
     service = ServiceThread(settings, run_worker=run_worker).start()
-    stack = Stack(jira, jira_url, fd, fd_url, service, Api(service.url, ADMIN_TOKEN), flavour)
+    stack = Stack(jira, jira_url, fd, fd_url, service, Api(service.url, ADMIN_TOKEN), flavour, jira_server=jira_server)
 
     def stop() -> None:
         for s in stack.senders:

@@ -1,15 +1,13 @@
 """Several `jira-sync worker` processes on one PostgreSQL share the work, never the incident."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
+import time
 
 import pytest
 
-from e2e.conftest import make_stack
-from support import ADMIN_TOKEN
+from e2e.conftest import make_stack, wait_until
+from e2e.processes import start
+from e2e.processes import stop as stop_processes
 
 
 @pytest.mark.postgres
@@ -17,14 +15,7 @@ def test_worker_processes_share_the_queue(settings, database_url) -> None:  # ty
     if not database_url.startswith("postgresql"):
         pytest.skip("additional worker processes need PostgreSQL")
     stack, stop = make_stack(settings, "cloud", run_worker=False)  # HTTP only; the workers sync
-    env = dict(
-        os.environ,
-        JIRA_SYNC_DATABASE_URL=settings.database_url,
-        JIRA_SYNC_SECRET_KEY=settings.secret_key.get_secret_value(),
-        JIRA_SYNC_ADMIN_TOKEN=ADMIN_TOKEN,
-        JIRA_SYNC_WORKER_CONCURRENCY="4",
-    )
-    workers = [subprocess.Popen([sys.executable, "-m", "jira_sync", "worker"], env=env) for _ in range(2)]
+    workers = [start(settings, "worker", worker_concurrency=4) for _ in range(2)]
     try:
         _, hook = stack.integration()
         payloads = [stack.flashduty.open_incident() for _ in range(30)]
@@ -38,11 +29,47 @@ def test_worker_processes_share_the_queue(settings, database_url) -> None:  # ty
         assert stack.jira.count_requests("POST", r"/rest/api/\d/issue$") == 30
         assert all(w.poll() is None for w in workers)
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(15)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_processes(*workers)
+        stop()
+
+
+class TimedLog(list):  # type: ignore[type-arg]
+    """The emulator's request log, with the moment each answer was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, item: object) -> None:
+        self.times.append(time.monotonic())
+        super().append(item)
+
+
+@pytest.mark.postgres
+def test_a_retry_after_seen_by_one_worker_holds_every_worker(settings, database_url) -> None:  # type: ignore[no-untyped-def]
+    """One 429 with Retry-After: 3 reaches one process; no process sends Jira anything for 3 s."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("additional worker processes need PostgreSQL")
+    stack, stop = make_stack(settings, "cloud", run_worker=False)
+    workers = [start(settings, "worker", worker_concurrency=4) for _ in range(2)]
+    try:
+        _, hook = stack.integration()
+        log = stack.jira.request_log = TimedLog()
+        payloads = [stack.flashduty.open_incident() for _ in range(150)]
+        for p in payloads[:20]:
+            stack.send(hook, p)
+        wait_until(lambda: len(stack.jira.issues) >= 10, what="both workers at work")
+        stack.jira.faults.add(method=None, path=r"/rest/api/", kind="429", times=1, retry_after=3)
+        for p in payloads[20:]:  # plenty of work left for the worker that did not get the 429
+            stack.send(hook, p)
+        stack.synced(timeout=120)
+        assert len(stack.jira.issues) == 150
+        [limited] = [i for i, (_, _, status) in enumerate(log) if status == 429]
+        at = log.times[limited]
+        # a moment for the news to travel (NOTIFY), then silence until Retry-After has passed
+        sent = [(t - at, entry) for t, entry in zip(log.times, log) if at + 0.5 < t < at + 2.8]
+        assert sent == [], f"{len(sent)} requests during the pause, the first {sent[:3]}"
+        assert all(w.poll() is None for w in workers)
+    finally:
+        stop_processes(*workers)
         stop()

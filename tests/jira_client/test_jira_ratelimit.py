@@ -76,6 +76,18 @@ async def test_pause_noted_while_queued_is_honoured():
     assert order == ["first", "second after [10.0]"]
 
 
+def test_a_retry_after_seen_here_is_told_to_the_other_processes_and_theirs_holds_here():
+    told: list[tuple[str, float]] = []
+    gates = SiteGates(4)
+    gates.on_retry_after = lambda key, seconds: told.append((key, seconds))
+    gate = gates.for_site("https://Acme.atlassian.net/")
+    gate.note_retry_after(30)  # a 429 this process saw: shared
+    assert told == [("https://acme.atlassian.net", 30)] and gate.paused_for > 29
+    other = gates.for_site("https://other.atlassian.net")
+    other.hold(12)  # another process's 429: held here, not told back
+    assert told == [("https://acme.atlassian.net", 30)] and 11 < other.paused_for <= 12
+
+
 def test_one_gate_per_site():
     gates = SiteGates(4)
     a = gates.for_site("https://Acme.atlassian.net/")
@@ -102,13 +114,15 @@ AUTH = JiraAuthError("401", reason="bad_credentials")
         (RETRYABLE, 1, 1.0, {}, 1.0),  # ... up to all of it
         (RETRYABLE, 3, 0.0, {}, 2.0),  # 4 s backoff, lower half
         (RETRYABLE, 7, 1.0, {}, 64.0),
-        (RETRYABLE, 8, 0.5, {}, None),  # attempts exhausted
-        (RETRYABLE, 3, 0.5, {"max_attempts": 3}, None),
-        (RETRYABLE, 20, 1.0, {"max_attempts": 50}, 300.0),  # capped
+        (RETRYABLE, 8, 1.0, {}, 128.0),  # no count of attempts gives up: GIVE_UP_HOURS does
+        (RETRYABLE, 20, 1.0, {}, 3600.0),  # an hour at most between two attempts
+        (RETRYABLE, 10_000, 1.0, {}, 3600.0),
+        (RETRYABLE, 20, 1.0, {"cap": 300.0}, 300.0),
         (RETRYABLE, 2, 1.0, {"base": 10.0}, 20.0),
         (RATE_LIMITED, 1, 1.0, {}, 120.0),  # never sooner than Retry-After
-        (RATE_LIMITED, 8, 1.0, {}, None),
-        (BIG_RETRY_AFTER, 2, 0.0, {}, 900.0),  # Jira's word beats our cap
+        (RATE_LIMITED, 8, 1.0, {}, 128.0),
+        (BIG_RETRY_AFTER, 2, 0.0, {}, 900.0),
+        (JiraRetryableError("429", status=429, retry_after=7200.0), 2, 0.0, {}, 7200.0),  # Jira's word beats our cap
         (UNREACHABLE, 2, 0.0, {}, 1.0),
     ],
 )

@@ -13,7 +13,16 @@ from ..store.integrations import IntegrationRow
 from ..sync.changes import IntegrationChanges
 from .errors import Conflict, NotFound
 from .integrations import Integrations
-from .models import EventView, ExchangeView, IncidentDetail, IncidentPage, IncidentView, JiraLinkView, QueueStatsView
+from .models import (
+    EventView,
+    ExchangeView,
+    IncidentDetail,
+    IncidentPage,
+    IncidentView,
+    JiraLinkView,
+    QueueStatsView,
+    RetriedView,
+)
 
 STATES = ("idle", "pending", "failed")
 
@@ -88,6 +97,17 @@ class Incidents:
                                "incident whose issue was deleted (sync it to check)")
         self.wake.set()
         return _Viewer(integ).incident(row)
+
+    async def retry_all_failed(self, integration_id: int) -> RetriedView:
+        """Every failed incident of the integration, queued again (after a fix, or after an
+        outage that outlasted GIVE_UP_HOURS): one action instead of one Retry each."""
+        integ = await self.integrations.row(integration_id)
+        self.changes.notify(integ.id)  # the fix may have been made elsewhere (e.g. the CLI)
+        async with write(self.engine) as conn:
+            retried = await queue.retry_all_failed(conn, integ.id)
+        if retried:
+            self.wake.set()
+        return RetriedView(retried=retried)
 
     async def queue_stats(self, integration_id: int | None = None) -> QueueStatsView:
         async with read(self.engine) as conn:

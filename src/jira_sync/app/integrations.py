@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
 
@@ -24,9 +25,12 @@ from ..store import integrations as store
 from ..store.db import Engine, read, write
 from ..store.integrations import IntegrationRow, StoredIntegration, Summary
 from ..store.notify import integration_changed
+from ..store.sites import SiteRow
 from ..sync.changes import IntegrationChanges
+from ..sync.sites import Sites, keys_of
 from .errors import CheckFailed, Conflict, Invalid, NotFound
 from .models import CheckResult, IntegrationView, SavedIntegration, WebhookInfo
+from .sites import load_rows, site_view
 
 JiraFactory = Callable[[JiraConnection], JiraPort]
 
@@ -39,6 +43,7 @@ class Integrations:
     changes: IntegrationChanges
     wake: asyncio.Event
     settings: Settings  # its base_url (PUBLIC_URL) starts the webhook URLs shown to people
+    sites: Sites  # Jira site pauses: shown with each integration; new credentials end their own
 
     @contextlib.asynccontextmanager
     async def jira(self, conn: JiraConnection) -> AsyncIterator[JiraPort]:
@@ -53,14 +58,15 @@ class Integrations:
     async def list(self) -> list[IntegrationView]:
         async with read(self.engine) as conn:
             rows = await store.list_with_summaries(conn)
-        return [self._view(row, summary) for row, summary in rows]
+        sites = await load_rows(self.engine)
+        return [self._view(row, summary, sites) for row, summary in rows]
 
     async def view(self, integration_id: int) -> IntegrationView:
         async with read(self.engine) as conn:
             found = await store.with_summary(conn, integration_id)
         if found is None:
             raise NotFound(f"integration {integration_id} not found")
-        return self._view(*found)
+        return self._view(*found, await load_rows(self.engine))
 
     async def row(self, integration_id: int) -> IntegrationRow:
         async with read(self.engine) as conn:
@@ -104,12 +110,13 @@ class Integrations:
             return WebhookInfo(url=url)
         return WebhookInfo(url=url, secret=secret, url_with_secret=f"{url}?secret={secret}")
 
-    def _view(self, row: IntegrationRow, summary: Summary, secret: str | None = None) -> IntegrationView:
+    def _view(self, row: IntegrationRow, summary: Summary, sites: dict[str, SiteRow],
+              secret: str | None = None) -> IntegrationView:
         return IntegrationView(
             id=row.id, name=row.name, enabled=row.enabled, config=row.config, jira_meta=row.jira_meta,
             webhook=self.webhook_info(row.id, secret), created_at=row.created_at, updated_at=row.updated_at,
             last_event_at=summary.last_event_at, incidents_synced=summary.incidents_synced, failed=summary.failed,
-            last_error=summary.last_error,
+            last_error=summary.last_error, site=site_view(row.config["jira"], sites, time.time()),
         )
 
     # ------------------------------------------------------------ changes
@@ -147,15 +154,21 @@ class Integrations:
             await store.update(conn, integration_id, merged, self.box, meta)
             await integration_changed(conn, integration_id)
         self.changes.notify(integration_id)
+        # credentials Jira refused wait for a change like this one: its incidents resume now
+        # (with the old credentials they are refused again, and wait again)
+        old, new = current.config.jira.model_dump(mode="json"), merged.jira.model_dump(mode="json")
+        await self.sites.resume([keys_of(old)[1], keys_of(new)[1]], why="its credentials were changed")
         return await self._saved(integration_id, report, None)
 
     async def recheck(self, integration_id: int) -> CheckReport:
-        """Check the stored configuration again; a passing check refreshes the stored metadata."""
+        """Check the stored configuration again; a passing check refreshes the stored metadata,
+        and ends a pause of its site or account (Jira answered, and accepted the credentials)."""
         current = await self.get(integration_id)
         report = await self.check(current.config)
         if report.ok:
             await self._change(integration_id, lambda conn: store.update(
                 conn, integration_id, current.config, self.box, report.meta))
+            await self.sites.resume(keys_of(current.config.jira.model_dump(mode="json")), why="a check passed")
         return report
 
     async def set_enabled(self, integration_id: int, enabled: bool) -> IntegrationView:
@@ -185,7 +198,7 @@ class Integrations:
         async with read(self.engine) as conn:
             found = await store.with_summary(conn, integration_id)
         assert found is not None
-        view = self._view(*found, secret=secret)
+        view = self._view(*found, await load_rows(self.engine), secret=secret)
         return SavedIntegration(**view.model_dump(), check=CheckResult(**report.as_dict()))
 
     async def _validated(self, cfg: IntegrationConfig, check: bool) -> CheckReport:

@@ -24,6 +24,27 @@ class CheckResult(BaseModel):
     notes: list[str] = Field(default_factory=list, description="worth knowing, e.g. that calls go through Cloud's API gateway")
 
 
+class SiteStateView(BaseModel):
+    """Whether jira-sync is sending to a Jira site (or one account on it), and if not, why."""
+
+    key: str = Field(description="the site's base URL, or '<site> as <account>' for refused credentials")
+    url: str
+    account: str | None = Field(default=None, description="set when that account's credentials were refused")
+    state: str = Field(description="ok | paused | rate_limited")
+    reason: str | None = Field(default=None, description="unreachable | credentials | rate_limited")
+    message: str | None = Field(default=None, description="why, in Jira's words where it gave any")
+    since: float | None = None
+    next_probe_at: float | None = Field(
+        default=None, description="when the site is asked again; null: not probed (a Retry-After ends by itself, "
+        "a refused password waits for new credentials)")
+    resume_at: float | None = Field(default=None, description="Retry-After: nothing is sent before this")
+    integration_ids: list[int] = Field(default_factory=list, description="in /api/sites: the integrations using it")
+
+
+class RetriedView(BaseModel):
+    retried: int = Field(description="failed incidents queued again")
+
+
 class IntegrationView(BaseModel):
     id: int
     name: str
@@ -37,6 +58,7 @@ class IntegrationView(BaseModel):
     incidents_synced: int
     failed: int
     last_error: str | None
+    site: SiteStateView = Field(description="its Jira site (and account): ok, or paused and why")
 
 
 class SavedIntegration(IntegrationView):

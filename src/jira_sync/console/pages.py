@@ -159,6 +159,16 @@ async def run_recovery(request: Request, user: User, integration_id: int) -> Res
     return see_other(f"/console/integrations/{integration_id}?{urlencode({'notice': notice})}")
 
 
+@router.post("/integrations/{integration_id}/retry-failed")
+async def retry_all_failed(request: Request, user: User, integration_id: int) -> Response:
+    await checked_form(request, user)
+    done = await runtime(request).incidents.retry_all_failed(integration_id)
+    log.info("console: %s retried all %d failed incidents of integration %d", user.username, done.retried,
+             integration_id)
+    notice = f"{done.retried} failed incident{'s' if done.retried != 1 else ''} queued again."
+    return see_other(f"/console/integrations/{integration_id}?{urlencode({'notice': notice})}")
+
+
 @router.get("/integrations/{integration_id}/delete")
 async def confirm_delete(request: Request, user: User, integration_id: int) -> Response:
     svc = runtime(request).integrations

@@ -40,14 +40,25 @@ templates = Environment(
 )
 
 
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
 def _ago(ts: float | None) -> str:
     if not ts:
         return "never"
-    seconds = max(0, time.time() - ts)
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return f"{int(seconds)} s ago"
+    return f"{_span(max(0, time.time() - ts))} ago"
+
+
+def _until(ts: float | None) -> str:
+    """A moment to come, as people say it: "in 3 min" ("now" once it has passed)."""
+    if not ts:
+        return ""
+    seconds = ts - time.time()
+    return f"in {_span(max(1.0, seconds))}" if seconds > 0 else "now"
 
 
 def _when(ts: float | None) -> str:
@@ -70,7 +81,7 @@ def _web_link(url: Any) -> str | None:
     return text if text.lower().startswith(("https://", "http://")) else None
 
 
-templates.filters.update(ago=_ago, when=_when, pretty=_pretty, web_link=_web_link,
+templates.filters.update(ago=_ago, until=_until, when=_when, pretty=_pretty, web_link=_web_link,
                          urlquote=lambda s: quote(str(s), safe=""))
 
 

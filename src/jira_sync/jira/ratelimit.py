@@ -3,7 +3,9 @@
 Jira Cloud answers `429` (and some `503`s) with `Retry-After` when a site's budget is
 spent; the budget is per site and user, not per request, so after one 429 every request
 to that site should wait, not just the one that got it. `SiteGate` is that shared wait
-plus a bound on requests in flight; `gate_for()` hands out one gate per base URL.
+plus a bound on requests in flight; `SiteGates.for_site()` hands out one gate per base URL.
+A pause this process learns of is also told to `SiteGates.on_retry_after`, which shares it
+with the other processes (`sync/sites.py`); theirs arrive through `SiteGate.hold()`.
 
 `retry_delay()` decides *when* to try again: a pure function of (error, attempts), so the
 queue that owns retries and the tests agree on one table.
@@ -11,6 +13,7 @@ queue that owns retries and the tests agree on one table.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 import weakref
@@ -29,10 +32,12 @@ class SiteGate:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_pause: Callable[[float], None] | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
+        self._on_pause = on_pause  # told of each Retry-After this process sees (seconds)
         self._clock = clock
         self._sleep = sleep
         self._resume_at = 0.0
@@ -43,9 +48,16 @@ class SiteGate:
         )
 
     def note_retry_after(self, seconds: float | None) -> None:
-        """Every request to this site waits until `seconds` from now (never shortens a pause)."""
+        """Jira said Retry-After: every request to this site waits until `seconds` from now
+        (never shortens a pause), in this process and, through `on_pause`, in the others."""
         if seconds is None or seconds <= 0:
             return
+        self.hold(seconds)
+        if self._on_pause is not None:
+            self._on_pause(seconds)
+
+    def hold(self, seconds: float) -> None:
+        """Pause for `seconds` from now, as another process asked (never shortens a pause)."""
         self._resume_at = max(self._resume_at, self._clock() + seconds)
 
     @property
@@ -82,13 +94,22 @@ class SiteGates:
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self.limit = limit
         self._gates: dict[str, SiteGate] = {}
+        # (site key, seconds): a Retry-After seen here, for the other processes to honour
+        self.on_retry_after: Callable[[str, float], None] | None = None
 
     def for_site(self, base_url: str) -> SiteGate:
         key = site_key(base_url)
         gate = self._gates.get(key)
         if gate is None:
-            gate = self._gates[key] = SiteGate(self.limit)
+            gate = self._gates[key] = SiteGate(self.limit, on_pause=functools.partial(self._paused, key))
         return gate
+
+    def _paused(self, key: str, seconds: float) -> None:
+        if self.on_retry_after is not None:
+            self.on_retry_after(key, seconds)
+
+
+BACKOFF_CAP = 3600.0  # seconds: the longest an incident waits between two attempts
 
 
 def retry_delay(
@@ -96,20 +117,20 @@ def retry_delay(
     attempts: int,
     *,
     base: float = 1.0,
-    cap: float = 300.0,
-    max_attempts: int = 8,
+    cap: float = BACKOFF_CAP,
     rand: Callable[[], float] = random.random,
 ) -> float | None:
-    """Seconds to wait before attempt `attempts + 1`, or None to give up now.
+    """Seconds to wait before attempt `attempts + 1`, or None when retrying cannot help.
 
     `attempts` counts the attempts made so far, the failed one included. Permanent errors
     (400, 401/403, 404/410) never retry. Errors that do not say (`retryable`), such as our
     own bugs or a database hiccup, count as transient. Otherwise: exponential backoff with "equal jitter"
     (half fixed, half random, so retries from many incidents spread out but never collapse
-    to zero), and never sooner than Jira's Retry-After.
+    to zero), up to an hour, and never sooner than Jira's Retry-After. How long an incident
+    keeps trying is the caller's rule (GIVE_UP_HOURS), not a count of attempts.
     """
-    if getattr(error, "retryable", True) is False or attempts >= max_attempts:
+    if getattr(error, "retryable", True) is False:
         return None
-    backoff = min(cap, base * 2 ** max(0, attempts - 1))
+    backoff = min(cap, base * 2 ** min(max(0, attempts - 1), 32))
     jittered = backoff / 2 + rand() * backoff / 2
     return max(getattr(error, "retry_after", None) or 0.0, jittered)

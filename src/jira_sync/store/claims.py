@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import read, write
 from .incidents import IncidentRecord, JiraLink
 from .queue import insert_for
-from .tables import comments, exchanges, incidents, integrations
+from .tables import comments, exchanges, incidents, integrations, jira_sites
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
@@ -72,6 +72,7 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
             lease_until=None,
             attempts=0,
             last_error=None,
+            failing_since=None,
             last_synced_at=now,
             updated_at=now,
             **jira_state,
@@ -81,11 +82,17 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
         .where(owned)
         .values(
             state=_b("p_state"),
-            due_at=_b("p_due_at", sa.Float),
+            # waiting for a site pause: only while the pause lasts (it may have ended, and its
+            # waiting incidents resumed, while this reconcile still saw it)
+            due_at=sa.case(
+                (sa.and_(_b("p_pause", sa.String).is_not(None), ~sa.exists().where(
+                    jira_sites.c.key == _b("p_pause", sa.String))), now),
+                else_=_b("p_due_at", sa.Float)),
             lease_owner=None,
             lease_until=None,
             last_error=_b("error"),
-            attempts=c.attempts + _b("p_counted"),
+            failing_since=_b("p_failing_since", sa.Float),
+            attempts=c.attempts + _b("p_attempted", sa.Integer),
             updated_at=now,
             **jira_state,
         ),
@@ -152,14 +159,16 @@ async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, o
 
 async def fail(
     engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, error: str, log: list[dict], *,
-    retry_at: float | None, counted: bool = True,
+    retry_at: float | None, failing_since: float | None = None, pause: str | None = None, attempted: bool = True,
 ) -> None:
-    """A transient failure (retry_at set: back off) or a permanent one (visible, waits for a
-    person). What did reach Jira before the failure is kept. `counted=False`: a wait that is
-    not a failure (a create whose outcome Jira has not shown yet), so no attempt is spent."""
+    """A transient failure (retry_at set: back off), a wait for a site pause (`pause`: its key;
+    due at once if that pause is gone by now), or a permanent failure (visible, waits for a
+    person). `failing_since`: when this run of failures began. `attempted`: Jira was called.
+    What did reach Jira before the failure is kept."""
     params = dict(
-        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000], p_counted=1 if counted else 0,
-        p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at, **_link_params(link),
+        row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000],
+        p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at, p_pause=pause,
+        p_failing_since=failing_since, p_attempted=int(attempted), **_link_params(link),
     )
     async with write(engine) as conn:
         await _write_log(conn, claimed.id, log)

@@ -63,13 +63,24 @@ def alembic_config() -> Config:
     return cfg
 
 
+# Any constant shared by every jira-sync process: the advisory lock that migrations take.
+MIGRATION_LOCK = 0x6A697261_73796E63 >> 1  # "jirasync", as a positive bigint
+
+
 def _upgrade(sync_conn: sa.Connection) -> None:
+    if sync_conn.dialect.name == "postgresql":
+        # `serve` and any number of `worker` processes may start at the same moment: one
+        # migrates while the others wait here, then find the schema at head. Without it two
+        # of them both create alembic_version and one dies on a duplicate key in pg_type.
+        # The lock is the transaction's: released by its commit (DDL is transactional).
+        sync_conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     cfg = alembic_config()
     cfg.attributes["connection"] = sync_conn
     command.upgrade(cfg, "head")
 
 
 async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to head, in one transaction (under a lock on PostgreSQL)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
 

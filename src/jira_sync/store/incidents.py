@@ -59,6 +59,7 @@ class IncidentRecord:
     lease_until: float | None
     attempts: int
     last_error: str | None
+    failing_since: float | None
     create_state: str | None
     jira_issue_id: str | None
     jira_issue_key: str | None

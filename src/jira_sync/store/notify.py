@@ -1,7 +1,8 @@
 """Telling other processes what this one committed (PostgreSQL LISTEN/NOTIFY).
 
-Two channels: queued work (wakes `jira-sync worker` processes at once, instead of at their
-next poll) and integration changes (every process drops its cached copy of that integration).
+Three channels: queued work (wakes `jira-sync worker` processes at once, instead of at their
+next poll), integration changes (every process drops its cached copy of that integration)
+and Jira site pauses (every process reloads them: a Retry-After holds them all).
 A NOTIFY is sent only if, and when, the transaction that issued it commits. On SQLite there
 is one process, and these are no-ops.
 """
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 WAKE_CHANNEL = "jira_sync_wakeup"
 CHANGE_CHANNEL = "jira_sync_integration"
+SITE_CHANNEL = "jira_sync_site"
 
 
 @functools.cache
@@ -38,7 +40,14 @@ async def integration_changed(conn: AsyncConnection, integration_id: int) -> Non
         await conn.execute(sa.select(sa.func.pg_notify(CHANGE_CHANNEL, str(integration_id))))
 
 
-async def listen(database_url: str, on_wake: Callable[[], None], on_change: Callable[[int], None]) -> Any:
+async def site_changed(conn: AsyncConnection) -> None:
+    """A Jira site pause began, changed or ended: every process reloads them after the commit."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(SITE_CHANNEL, "")))
+
+
+async def listen(database_url: str, on_wake: Callable[[], None], on_change: Callable[[int], None],
+                 on_site: Callable[[], None] | None = None) -> Any:
     """A dedicated asyncpg connection hearing other processes' commits; `.close()` it when done."""
     import asyncpg
 
@@ -54,4 +63,6 @@ async def listen(database_url: str, on_wake: Callable[[], None], on_change: Call
     conn = await asyncpg.connect(dsn)
     await conn.add_listener(WAKE_CHANNEL, lambda *_: on_wake())
     await conn.add_listener(CHANGE_CHANNEL, changed)
+    if on_site is not None:
+        await conn.add_listener(SITE_CHANNEL, lambda *_: on_site())
     return conn

@@ -170,6 +170,7 @@ async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: 
             pending_since=sa.case((idle, now), else_=sa.func.coalesce(c.pending_since, now)),
             due_at=now,
             attempts=0,
+            failing_since=None,
             updated_at=now,
         )
         .returning(*incidents.c)
@@ -181,15 +182,19 @@ async def request_sync(conn: AsyncConnection, integration_id: int, incident_id: 
     return IncidentRecord.of(row)
 
 
-async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: str) -> IncidentRecord | None:
-    now = time.time()
+def _retry(integration_id: int, now: float, *where: Any) -> Any:
+    """Failed incidents back in the queue, due now, their failures forgotten."""
     c = incidents.c
-    res = await conn.execute(
+    return (
         incidents.update()
-        .where(c.integration_id == integration_id, c.incident_id == incident_id, c.state == "failed")
-        .values(state="pending", due_at=now, pending_since=now, attempts=0, updated_at=now)
-        .returning(*incidents.c)
+        .where(c.integration_id == integration_id, c.state == "failed", *where)
+        .values(state="pending", due_at=now, pending_since=now, attempts=0, failing_since=None, updated_at=now)
     )
+
+
+async def retry_failed(conn: AsyncConnection, integration_id: int, incident_id: str) -> IncidentRecord | None:
+    res = await conn.execute(
+        _retry(integration_id, time.time(), incidents.c.incident_id == incident_id).returning(*incidents.c))
     row = res.first()
     if row is None:
         return None
@@ -211,7 +216,7 @@ async def replace_deleted_issue(conn: AsyncConnection, integration_id: int, inci
     res = await conn.execute(
         incidents.update().where(mine).values(
             create_state=None, jira_issue_id=None, jira_issue_key=None, jira_status_id=None, jira_status=None,
-            jira_priority_id=None, create_floor=None, create_sent_at=None, jira_unverified=False,
+            jira_priority_id=None, create_floor=None, create_sent_at=None, jira_unverified=False, failing_since=None,
             comment_synced_seq=0, activated=True, change_seq=c.change_seq + 1, state="pending", pending_since=now,
             due_at=now, attempts=0, last_error=None, updated_at=now,
         ).returning(*incidents.c)
@@ -222,6 +227,15 @@ async def replace_deleted_issue(conn: AsyncConnection, integration_id: int, inci
     await conn.execute(comments.delete().where(comments.c.incident_row_id == row.id))
     await wake_workers(conn)
     return IncidentRecord.of(row)
+
+
+async def retry_all_failed(conn: AsyncConnection, integration_id: int) -> int:
+    """Every failed incident of the integration, back in the queue (after a fix, or an outage
+    that outlasted GIVE_UP_HOURS). Returns how many."""
+    res = await conn.execute(_retry(integration_id, time.time()))
+    if res.rowcount:
+        await wake_workers(conn)
+    return res.rowcount
 
 
 # ------------------------------------------------------------------ what an operator sees

@@ -71,6 +71,9 @@ incidents = sa.Table(
     sa.Column("lease_until", sa.Float, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text, nullable=True),
+    # when the current run of transient failures began (NULL once in step): after
+    # GIVE_UP_HOURS of it the incident is failed
+    sa.Column("failing_since", sa.Float, nullable=True),
     # the Jira side: create_state None -> "creating" (outcome may be unknown) -> "created";
     # "deleted" once the issue is found gone (a person may ask for a new one)
     sa.Column("create_state", sa.String(16), nullable=True),
@@ -102,6 +105,9 @@ incidents = sa.Table(
     # the recovery sweep reads an integration's open incidents (migration 0005)
     sa.Index("ix_incidents_open", "integration_id", "id",
              sqlite_where=sa.text("progress != 'Closed'"), postgresql_where=sa.text("progress != 'Closed'")),
+    # the claims of a worker found dead are freed by owner: only claimed rows are indexed
+    sa.Index("ix_incidents_leased", "lease_owner",
+             sqlite_where=sa.text("lease_owner IS NOT NULL"), postgresql_where=sa.text("lease_owner IS NOT NULL")),
 )
 
 # Comments copied to Jira, once each. "posting" survives a lost answer: the next
@@ -174,4 +180,39 @@ recovery_state = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("last_report", sa.JSON, nullable=True),  # what the last run found and recovered
     sa.Column("recovered_total", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Processes running a worker, with a heartbeat: a process that starts on the same host sees
+# that a predecessor's pid is gone and frees its claims at once; elsewhere a worker whose
+# heartbeat stopped loses its claims when their (short) leases run out.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # the lease owner it claims as
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    # pid namespace and start time of the process: a pid reused later is not mistaken for it
+    sa.Column("process", sa.String(64), nullable=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("heartbeat_at", sa.Float, nullable=False),
+)
+
+# Jira sites (or one account on a site) that the sync waits for: an outage being probed,
+# refused credentials, or a Retry-After. A row exists only while something waits; every
+# process reads the table into memory (sync/sites.py), never per request.
+jira_sites = sa.Table(
+    "jira_sites",
+    metadata,
+    sa.Column("key", sa.String(600), primary_key=True),  # the site, or "site as account"
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("account", sa.String(255), nullable=True),  # set when credentials were refused
+    # the integration whose client probes (its credentials)
+    sa.Column("integration_id", sa.Integer, sa.ForeignKey("integrations.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("reason", sa.String(32), nullable=False),  # unreachable | rate_limited | credentials
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("since", sa.Float, nullable=False),
+    sa.Column("next_probe_at", sa.Float, nullable=True),  # NULL: not probed (rate limit, passwords)
+    sa.Column("resume_at", sa.Float, nullable=True),  # Retry-After: nothing is sent before this
+    sa.Column("probes", sa.Integer, nullable=False, server_default="0"),  # failed probes so far
+    sa.Column("updated_at", sa.Float, nullable=False),
 )

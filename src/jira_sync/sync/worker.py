@@ -2,30 +2,31 @@
 
 A committed event wakes it at once (an in-process asyncio.Event; on PostgreSQL also
 LISTEN/NOTIFY for `jira-sync worker` processes), and a slow poll is only a safety net.
+A heartbeat keeps the claims of its reconciles in flight and frees those of dead workers
+(`liveness.py`); what a failure means for the incident and its Jira site is `outages.py`.
 """
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import logging
-import os
-import socket
 import time
-import uuid
 from typing import Any
 
 from ..crypto import SecretBox
 from ..jira.port import Exchange, JiraError
-from ..jira.ratelimit import retry_delay
 from ..settings import Settings
 from ..store import claims, queue
 from ..store.db import Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from ..store.integrations import IntegrationRow
-from .adopt import CreateLimits, Uncertain
+from .adopt import CreateLimits
 from .changes import IntegrationRows
 from .clients import ClientCache, FlashdutyFactory, JiraFactory
+from .liveness import Liveness
+from .outages import Fate, Outages
 from .reconcile import Job, LeaseLost, reconcile
+from .sites import Sites
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,17 @@ def record_exchange(ex: Exchange) -> None:
 class Worker:
     def __init__(
         self, engine: Engine, settings: Settings, box: SecretBox, wake: asyncio.Event, rows: IntegrationRows,
-        jira: JiraFactory, flashduty: FlashdutyFactory,
+        jira: JiraFactory, flashduty: FlashdutyFactory, sites: Sites,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.wake = wake
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.liveness = Liveness(engine, settings.lease_seconds, one_process=not settings.is_postgres)
+        self.owner = self.liveness.owner
         self.clients = ClientCache(box, jira, flashduty, record_exchange)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.sites = sites
+        self.outages = Outages(sites, self.clients, rows, settings)
+        self._tasks: dict[asyncio.Task[None], int] = {}  # reconcile -> the incident row it holds
         self.integrations = rows
         self._retry_at: float | None = None  # earliest backoff this worker has set
         self._next_prune = 0.0  # history clean-up: first when the queue is first quiet
@@ -73,6 +77,11 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s started (concurrency %d)", self.owner, self.settings.worker_concurrency)
+        try:
+            await self.liveness.start()  # before the first claim: what dead predecessors held is free
+        except Exception:  # the heartbeat registers us once the database answers
+            log.exception("worker: could not register; the heartbeat tries again")
+        heartbeat = asyncio.create_task(self._heartbeat(), name="heartbeat")
         try:
             while not stop.is_set():
                 self.wake.clear()
@@ -83,6 +92,7 @@ class Worker:
                 if self._retry_at is not None and self._retry_at <= time.time():
                     self._retry_at = None  # those retries are due: this claim takes them
                 try:
+                    await self.outages.probe_due()
                     rows = await claims.claim(self.engine, self.owner, room, self.settings.lease_seconds)
                     await self._start(rows)
                 except Exception:  # the database is away (restart, network): keep the worker alive
@@ -93,9 +103,10 @@ class Worker:
                     continue  # every slot filled: more may be due right now
                 await self._housekeeping()
                 # Nothing else is due. Sleep until an event is queued or a reconcile ends with
-                # more to do (both set `wake`), until our own earliest retry, or the safety poll
-                # (another process's backoffs, leases of a worker that died).
-                until = SAFETY_POLL if self._retry_at is None else min(SAFETY_POLL, self._retry_at - time.time())
+                # more to do (both set `wake`), until our own earliest retry or a paused site's
+                # next probe, or the safety poll (another process's backoffs).
+                wake_at = [t for t in (self._retry_at, self.sites.next_probe_at()) if t is not None]
+                until = min([SAFETY_POLL, *(t - time.time() for t in wake_at)])
                 await self._wait_any([], stop, timeout=max(0.0, until))
         finally:
             # let reconciles in flight finish (their incidents would otherwise stay leased
@@ -105,7 +116,27 @@ class Worker:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            await self.outages.aclose()
+            try:
+                await self.liveness.stop()  # what is still claimed is free for the next worker at once
+            except Exception:
+                log.exception("worker: could not release its claims; they are free when their leases end")
             await self.clients.aclose()
+
+    async def _heartbeat(self) -> None:
+        """Every third of a lease, until cancelled after the last reconcile has ended (so the
+        grace period at shutdown keeps its claims too): renew the claims in flight, free those
+        of dead workers, and reload the Jira sites' pauses (other processes also announce theirs)."""
+        while True:
+            await asyncio.sleep(self.liveness.every)
+            try:
+                if await self.liveness.beat(set(self._tasks.values())):
+                    self.wake.set()  # a dead worker's incidents are free: take them now
+                await self.sites.refresh()
+            except Exception as exc:  # the database is away: leases run on, the next beat tries again
+                log.warning("worker: heartbeat failed (%s); trying again in %.1f s", exc, self.liveness.every)
 
     async def _housekeeping(self) -> None:
         """Now and then, when the queue is quiet: drop history older than HISTORY_DAYS."""
@@ -129,8 +160,11 @@ class Worker:
         for row in rows:
             integration = integrations.get(row.integration_id)
             task = asyncio.create_task(self._handle(row, integration), name=f"reconcile-{row.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[task] = row.id
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     async def _wait_any(self, tasks: list[asyncio.Task[None]], stop: asyncio.Event, timeout: float | None) -> None:
         """Until a task ends, `wake` or `stop` is set, or the timeout passes."""
@@ -144,31 +178,35 @@ class Worker:
     async def _handle(self, row: IncidentRecord, integration: IntegrationRow | None) -> None:
         entries: list[dict[str, Any]] = []
         current_log.set(entries)
-        attempts = row.attempts
         link = row.link()
         try:
             job = self._job(row, link, integration)
+            pause = self.sites.blocking(integration.config["jira"]) if integration else None
+            if pause is not None:  # its Jira site (or account) is paused: wait, without calling Jira
+                await self._end(row, link, entries, self.outages.waiting(row, pause, time.time()))
+                return
             await reconcile(job)
         except LeaseLost as exc:
             log.warning("%s", exc)
             return
         except Exception as exc:  # every failure becomes visible state, never a lost update
-            waiting = isinstance(exc, Uncertain)  # not a failure: Jira cannot tell yet, no attempt spent
-            delay = exc.retry_in if waiting else retry_delay(exc, attempts + 1, max_attempts=self.settings.max_attempts)
-            message = describe(exc)
-            if not isinstance(exc, (JiraError, Uncertain)):
-                log.exception("incident row %s failed: %s", row.id, message)
+            fate = await self.outages.failed(row, integration, exc)
+            if not isinstance(exc, JiraError):
+                log.exception("incident row %s failed: %s", row.id, fate.error)
             else:
-                log.info("incident row %s: %s (retry in %s)", row.id, message, delay)
-            retry_at = None if delay is None else time.time() + delay
-            await self._close(claims.fail(self.engine, row, link, self.owner, message, entries, retry_at=retry_at,
-                                          counted=not waiting))
-            if retry_at is not None:
-                self._retry_at = retry_at if self._retry_at is None else min(self._retry_at, retry_at)
-                self.wake.set()  # the loop may be asleep past this retry: let it recompute
+                log.info("incident row %s: %s (retry at %s)", row.id, fate.error, fate.retry_at)
+            await self._end(row, link, entries, fate)
             return
         if await self._close(claims.finish(self.engine, row, link, self.owner, entries)):
             self.wake.set()  # changes arrived while we worked: the incident is due again
+
+    async def _end(self, row: IncidentRecord, link: JiraLink, entries: list[dict[str, Any]], fate: Fate) -> None:
+        await self._close(claims.fail(
+            self.engine, row, link, self.owner, fate.error, entries, retry_at=fate.retry_at,
+            failing_since=fate.failing_since, pause=fate.pause, attempted=fate.attempted))
+        if fate.retry_at is not None:
+            self._retry_at = fate.retry_at if self._retry_at is None else min(self._retry_at, fate.retry_at)
+            self.wake.set()  # the loop may be asleep past this retry: let it recompute
 
     async def _close(self, write: Any) -> Any:
         """The closing write of a reconcile. If the database is away, the incident stays
@@ -185,9 +223,3 @@ class Worker:
         c = self.clients.get(integration)
         return Job(self.engine, self.owner, row, link, c.config, c.meta, c.jira, c.flashduty, c.workflow, c.memory,
                    self.limits)
-
-
-def describe(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    status = getattr(exc, "status", None)
-    return f"{message} (HTTP {status})" if status else message

@@ -16,7 +16,9 @@ from ..app.models import (
     IncidentView,
     IntegrationView,
     QueueStatsView,
+    RetriedView,
     SavedIntegration,
+    SiteStateView,
     WebhookInfo,
 )
 from ..bootstrap import Runtime
@@ -127,6 +129,12 @@ async def sync_incident(svc: IncidentsDep, integration_id: int, incident_id: str
     return await svc.request_sync(integration_id, incident_id)
 
 
+@router.post("/integrations/{integration_id}/retry-failed", tags=["incidents"])
+async def retry_all_failed(svc: IncidentsDep, integration_id: int) -> RetriedView:
+    """Queue every failed incident of the integration again (after fixing what their errors say)."""
+    return await svc.retry_all_failed(integration_id)
+
+
 @router.post("/integrations/{integration_id}/incidents/{incident_id}/retry", tags=["incidents"])
 async def retry_incident(svc: IncidentsDep, integration_id: int, incident_id: str) -> IncidentView:
     """Try a failed incident again (after fixing what its last_error says)."""
@@ -144,3 +152,10 @@ async def new_issue_for_incident(svc: IncidentsDep, integration_id: int, inciden
 @router.get("/queue", tags=["queue"])
 async def queue_status(svc: IncidentsDep, integration_id: int | None = None) -> QueueStatsView:
     return await svc.queue_stats(integration_id)
+
+
+@router.get("/sites", tags=["queue"])
+async def jira_sites(request: Request) -> list[SiteStateView]:
+    """Each Jira site the integrations use: ok, or paused (unreachable and probed, credentials
+    refused, rate limited) with why, since when and the next probe."""
+    return await runtime(request).jira_sites.list()
