@@ -60,8 +60,9 @@ class Runtime:
     # What Jira said while a setup form is being filled in (console/setup_jira.py)
     setup_answers: Expiring = field(default_factory=lambda: Expiring(ttl=SETUP_ANSWERS_TTL))
     project_lists: Expiring[list[Project]] = field(default_factory=lambda: Expiring(ttl=SERVER_PROJECTS_TTL))
-    # tests reach the emulators in-process through this; None = real sockets
+    # tests reach the emulators in-process through these; None = real sockets
     jira_transport: httpx.AsyncBaseTransport | None = None
+    flashduty_transport: httpx.AsyncBaseTransport | None = None
 
     def jira_client(self, conn: JiraConnection, on_exchange: ExchangeHook | None = None) -> JiraClient:
         """The one way a Jira client is made, for setup and for the sync."""
@@ -73,7 +74,12 @@ class Runtime:
     def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
         if cfg.app_key is None:
             return None
-        return FlashdutyApi(cfg.base_url, cfg.app_key.get_secret_value())
+        key = cfg.app_key.get_secret_value()
+        if self.flashduty_transport is None:
+            return FlashdutyApi(cfg.base_url, key)
+        # FlashdutyApi closes only a client it made itself; a client over an in-process
+        # transport holds no connections, so leaving it to the garbage collector is harmless
+        return FlashdutyApi(cfg.base_url, key, http=httpx.AsyncClient(transport=self.flashduty_transport))
 
     def worker(self) -> Worker:
         return Worker(self.engine, self.settings, self.box, self.wake, self.rows, self.jira_client,
@@ -120,6 +126,7 @@ async def run_worker_process(settings: Settings) -> None:
 
 async def start_runtime(
     settings: Settings, *, run_migrations: bool = True, jira_transport: httpx.AsyncBaseTransport | None = None,
+    flashduty_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Runtime:
     engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 4)
     if run_migrations:
@@ -140,6 +147,6 @@ async def start_runtime(
         settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates,
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
-        ingestor=Ingestor(engine, rows, wake), jira_transport=jira_transport,
+        ingestor=Ingestor(engine, rows, wake), jira_transport=jira_transport, flashduty_transport=flashduty_transport,
     )
     return runtime
