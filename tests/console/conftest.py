@@ -1,4 +1,5 @@
-"""The console over real HTTP: the service, the Jira and Flashduty emulators, a signed-in client."""
+"""The console as a browser without JavaScript sees it: the service, the Jira and Flashduty
+emulators (in-process, `e2e.conftest.make_stack`), a signed-in client."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,7 @@ from e2e.conftest import Stack, make_stack
 from jira_sync.console.auth import Accounts
 from jira_sync.settings import Settings
 from jira_sync.store.db import make_engine
+from support.service import Service
 
 ADMIN = ("admin", "correct horse battery")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -37,8 +39,8 @@ def add_user(stack: Stack, username: str, password: str) -> None:
 class Console:
     """A browser without JavaScript: cookies, forms, redirects."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, follow_redirects=True, timeout=30)
+    def __init__(self, service: Service) -> None:
+        self.http = service.client(follow_redirects=True)
         self.last: httpx.Response | None = None
 
     def get(self, path: str, **kw: Any) -> httpx.Response:

@@ -24,7 +24,7 @@ def _rows(stack, table):  # type: ignore[no-untyped-def]
 
 
 def test_pages_need_sign_in_and_the_api_token_is_not_a_session(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     for path in ("/console/", "/console/integrations/new", "/console/integrations/1"):
         r = c.http.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/console/login?next="), path
@@ -38,7 +38,7 @@ def test_pages_need_sign_in_and_the_api_token_is_not_a_session(cloud_console) ->
 
 
 def test_sign_in_sets_a_safe_cookie_and_stores_only_hashes(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     page = c.get("/console/login")
     assert "Sign in" in page.text
     r = c.sign_in()
@@ -63,7 +63,7 @@ def test_sign_in_sets_a_safe_cookie_and_stores_only_hashes(cloud_console) -> Non
 
 
 def test_wrong_password_and_throttling(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     r = c.sign_in(password="wrong password!")
     assert r.status_code == 401 and "Wrong user name or password" in r.text
     assert "jira_sync_session" not in c.http.cookies
@@ -77,7 +77,7 @@ def test_wrong_password_and_throttling(cloud_console) -> None:  # type: ignore[n
 
 
 def test_sign_in_form_needs_its_csrf_cookie(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     r = c.http.post("/console/login", data={"username": ADMIN[0], "password": ADMIN[1], "login_csrf": "forged"})
     assert r.status_code == 400 and "jira_sync_session" not in c.http.cookies
     c.close()
@@ -85,7 +85,7 @@ def test_sign_in_form_needs_its_csrf_cookie(cloud_console) -> None:  # type: ign
 
 def test_forms_without_the_csrf_token_change_nothing(cloud_console) -> None:  # type: ignore[no-untyped-def]
     integration_id, _ = cloud_console.integration()
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     c.sign_in()
     for data in ({}, {"csrf_token": "0" * 64}):
         r = c.http.post(f"/console/integrations/{integration_id}/disable", data=data)
@@ -94,7 +94,7 @@ def test_forms_without_the_csrf_token_change_nothing(cloud_console) -> None:  # 
         assert r.status_code == 403
     assert cloud_console.api.get(f"/api/integrations/{integration_id}").json()["enabled"] is True
     # another user's token is no good either: tokens are bound to the session
-    other = Console(cloud_console.service.url)
+    other = Console(cloud_console.service)
     other.sign_in()
     other.get("/console/")
     stolen = other.csrf()
@@ -109,7 +109,7 @@ def test_forms_without_the_csrf_token_change_nothing(cloud_console) -> None:  # 
 
 
 def test_next_is_only_a_console_path(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     page = c.get("/console/login", params={"next": "https://evil.example/"})
     assert 'name="next" value="/console/"' in page.text
     page = c.get("/console/login", params={"next": "//evil.example/console/"})

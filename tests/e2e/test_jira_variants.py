@@ -28,9 +28,7 @@ def test_data_center_personal_access_token(stack_factory) -> None:  # type: igno
     cfg["jira"] = {"platform": "server", "url": dc.jira_url, "auth": "pat", "secret": "pat-token"}
     created = dc.api.create_integration(cfg)
     hook = created["webhook"]
-    from jira_sync.devtools.fake_flashduty import WebhookSender
-
-    with WebhookSender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
+    with dc.service.sender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
         new = dc.flashduty.open_incident()
         assert sender.send(new) == 200
     dc.synced()
@@ -90,7 +88,7 @@ def test_captcha_on_server_fails_the_incident_with_the_reason(stack_factory) -> 
 
 
 def test_lost_create_on_cloud_with_a_lagging_search_index(stack_factory) -> None:  # type: ignore[no-untyped-def]
-    lagging = stack_factory("cloud", search_lag_s=1.5)
+    lagging = stack_factory("cloud", search_lag_s=1.5, over_http=True)  # a lost answer: real sockets
     _, hook = lagging.integration()
     lagging.jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="lost_response", times=1)
     new = lagging.flashduty.open_incident()

@@ -16,7 +16,8 @@ from support import ADMIN_TOKEN
 def test_worker_processes_share_the_queue(settings, database_url) -> None:  # type: ignore[no-untyped-def]
     if not database_url.startswith("postgresql"):
         pytest.skip("additional worker processes need PostgreSQL")
-    stack, stop = make_stack(settings, "cloud", run_worker=False)  # HTTP only; the workers sync
+    # HTTP only; the workers sync. Over HTTP: the worker processes reach this Jira emulator
+    stack, stop = make_stack(settings, "cloud", run_worker=False, over_http=True)
     env = dict(
         os.environ,
         JIRA_SYNC_DATABASE_URL=settings.database_url,
