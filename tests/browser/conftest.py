@@ -163,7 +163,7 @@ def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
 def stack(settings: Settings, flavour: str) -> Iterator[Stack]:
     s, stop = in_thread(functools.partial(make_stack, settings, flavour, over_http=True))  # the browser needs a port
     try:
-        in_thread(add_user, s, *ADMIN)
+        in_thread(add_user, s.service, *ADMIN)
         yield s
     finally:
         stop()

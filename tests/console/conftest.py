@@ -14,17 +14,17 @@ from e2e.conftest import Stack, make_stack
 from jira_sync.console.auth import Accounts
 from jira_sync.settings import Settings
 from jira_sync.store.db import make_engine
-from support.service import Service
+from support.service import InProcessService, Service
 
 ADMIN = ("admin", "correct horse battery")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CONN = re.compile(r'name="conn_token" value="([^"]+)"')
 
 
-def add_user(stack: Stack, username: str, password: str) -> None:
+def add_user(service: Service, username: str, password: str) -> None:
     """A console account, as `jira-sync users add` makes it. The service's loop runs in its
     own thread, so this uses a loop and an engine of its own on the same database."""
-    settings = stack.service.runtime.settings
+    settings = service.runtime.settings
 
     async def go() -> None:
         engine = make_engine(settings.database_url)
@@ -79,9 +79,19 @@ class Console:
 
 def _signed_up_stack(settings: Settings, flavour: str):  # type: ignore[no-untyped-def]
     stack, stop = make_stack(settings, flavour)
-    add_user(stack, *ADMIN)
+    add_user(stack.service, *ADMIN)
     yield stack
     stop()
+
+
+@pytest.fixture
+def console_service(settings: Settings):  # type: ignore[no-untyped-def]
+    """The service alone, with the admin account and no emulators: for sign-in, session,
+    cookie and CSRF tests that never reach Jira or Flashduty."""
+    service = InProcessService(settings).start()
+    add_user(service, *ADMIN)
+    yield service
+    service.stop()
 
 
 @pytest.fixture(params=["cloud", "server"])
