@@ -22,15 +22,11 @@ from jira_sync.devtools.fake_flashduty import FakeFlashduty, FakeFlashdutyServer
 from jira_sync.devtools.fake_jira import FakeJira, FakeJiraServer
 from jira_sync.settings import Settings
 from support import ADMIN_TOKEN
+from support.configs import CREDENTIALS, FLASHDUTY_URL, JIRA_URL
 from support.service import Api, Hosts, InProcessService, Service, ServiceThread
 
 # the emulator's FLOW project: Open -> Triage -> In Progress -> Resolved -> Closed
 FLOW_STATUSES = {"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
-
-CREDENTIALS = {
-    "cloud": {"platform": "cloud", "username": "admin@example.com", "secret": "cloud-token"},
-    "server": {"platform": "server", "username": "admin", "secret": "secret"},
-}
 
 
 @dataclass
@@ -89,11 +85,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
         time.sleep(0.02)
 
 
-# where the in-process emulators answer (.test is reserved: no real host has these names)
-JIRA_URL = "http://jira.test"
-FLASHDUTY_URL = "http://flashduty.test"
-
-
 def make_stack(settings: Settings, flavour: str, *, run_worker: bool = True, over_http: bool = False,
                **jira_kw: Any):  # type: ignore[no-untyped-def]
     """A started stack and its `stop`; in-process unless `over_http` (see the module docstring)."""
@@ -108,7 +99,7 @@ def make_stack(settings: Settings, flavour: str, *, run_worker: bool = True, ove
         service = ServiceThread(settings, run_worker=run_worker).start()
     else:
         jira_url, fd_url = JIRA_URL, FLASHDUTY_URL
-        hosts = Hosts({"jira.test": jira.app, "flashduty.test": fd.app})
+        hosts = Hosts({httpx.URL(JIRA_URL).host: jira.app, httpx.URL(FLASHDUTY_URL).host: fd.app})
         service = InProcessService(settings, run_worker=run_worker, transport=hosts).start()
     stack = Stack(jira, jira_url, fd, fd_url, service, Api(service, ADMIN_TOKEN), flavour, service.client())
 

@@ -14,10 +14,10 @@ from jira_sync.domain.integration import (
     CHINESE_STATUSES,
     DEFAULT_STATUSES,
     FieldMapping,
-    IntegrationConfig,
     StatusMapping,
 )
 from jira_sync.domain.jira_meta import JiraMeta
+from support.configs import integration_config
 
 HEX_ID = "64b1352e376e32c85c56e25b"
 URL = f"https://console.flashcat.cloud/incident/detail/{HEX_ID}"
@@ -27,18 +27,6 @@ CHECKED = JiraMeta(  # what a check of OPS / Task resolved (setup/checks.py)
     severity_priority_ids={"Critical": "1", "Warning": "3", "Info": "4"},
     text_fields={"customfield_10050": "textfield", "customfield_10051": "textarea"},
 )
-
-
-def config(**overrides: Any) -> IntegrationConfig:
-    data: dict[str, Any] = {
-        "name": "ops",
-        "jira": {"platform": "cloud", "url": "https://x.atlassian.net", "username": "a@b.c", "secret": "tok"},
-        "project": "OPS",
-        "issue_type": "Task",
-        "severity_map": {"Critical": "Highest", "Warning": "Medium", "Info": "Low"},
-        **overrides,
-    }
-    return IntegrationConfig.model_validate(data)
 
 
 def snap(**fields: Any) -> IncidentSnapshot:
@@ -110,7 +98,7 @@ def test_every_field_mapping_source(source: str, name: str | None, value: str) -
 
 
 def test_issue_draft_text_fields_follow_their_kind_and_skip_empty_values() -> None:
-    cfg = config(field_map=[
+    cfg = integration_config(field_map=[
         {"source": "labels", "target": "customfield_10050"},  # a textfield: one line, 255 at most
         {"source": "labels", "target": "customfield_10051"},  # a textarea: lines kept
         {"source": "label", "name": "missing", "target": "customfield_10052"},  # empty: not sent
@@ -125,13 +113,13 @@ def test_issue_draft_text_fields_follow_their_kind_and_skip_empty_values() -> No
 
 
 def test_issue_draft_takes_checked_ids_and_carries_the_marker_label() -> None:
-    draft = mapping.issue_draft(config(), CHECKED, snap(severity="Warning", detail_url=URL))
+    draft = mapping.issue_draft(integration_config(), CHECKED, snap(severity="Warning", detail_url=URL))
     assert (draft.project_key, draft.issue_type_id) == ("OPS", "10001")  # the check's ids, not "Task"
     assert draft.summary == "Disk full" and URL in draft.description_markdown
     assert draft.priority_id == "3" and draft.labels == (f"flashduty-{HEX_ID}",)
-    unchecked = mapping.issue_draft(config(), JiraMeta(), snap())
+    unchecked = mapping.issue_draft(integration_config(), JiraMeta(), snap())
     assert (unchecked.project_key, unchecked.issue_type_id) == ("OPS", "Task")
-    no_labels = mapping.issue_draft(config(), CHECKED.model_copy(update={"labels_on_screen": False}), snap())
+    no_labels = mapping.issue_draft(integration_config(), CHECKED.model_copy(update={"labels_on_screen": False}), snap())
     assert no_labels.labels == ()  # Labels not on the screen: sending one would be refused
 
 
@@ -144,22 +132,22 @@ def test_issue_draft_takes_checked_ids_and_carries_the_marker_label() -> None:
     ("Fatal", None, None),  # a word from a newer Flashduty
 ])
 def test_severity_to_priority_with_and_without_a_check(severity: str, checked: str | None, unchecked: str | None) -> None:
-    assert mapping.desired_priority(config(), CHECKED, severity) == checked
-    assert mapping.desired_priority(config(), JiraMeta(), severity) == unchecked
+    assert mapping.desired_priority(integration_config(), CHECKED, severity) == checked
+    assert mapping.desired_priority(integration_config(), JiraMeta(), severity) == unchecked
 
 
 def test_a_severity_left_out_of_the_map_sets_no_priority() -> None:
-    cfg = config(severity_map={"Critical": "Highest"})
+    cfg = integration_config(severity_map={"Critical": "Highest"})
     assert mapping.desired_priority(cfg, JiraMeta(), "Critical") == "Highest"
     assert mapping.desired_priority(cfg, JiraMeta(), "Info") is None
-    assert mapping.desired_priority(config(severity_map=None), CHECKED, "Critical") is None
+    assert mapping.desired_priority(integration_config(severity_map=None), CHECKED, "Critical") is None
 
 
 def test_no_priority_when_the_priority_is_off_the_screen() -> None:
     off = JiraMeta(checked_at=1.0, priority_on_screen=False, severity_priority_ids={"Critical": "1"})
-    assert mapping.desired_priority(config(), off, "Critical") is None
-    assert mapping.issue_draft(config(), off, snap(severity="Critical")).priority_id is None
-    assert mapping.desired_state(config(), off, snap(severity="Critical", progress="Triggered")).priority_id is None
+    assert mapping.desired_priority(integration_config(), off, "Critical") is None
+    assert mapping.issue_draft(integration_config(), off, snap(severity="Critical")).priority_id is None
+    assert mapping.desired_state(integration_config(), off, snap(severity="Critical", progress="Triggered")).priority_id is None
 
 
 # ------------------------------------------------------------------ progress -> status
@@ -171,7 +159,7 @@ def test_no_priority_when_the_priority_is_off_the_screen() -> None:
     ("", None, None),
 ])
 def test_status_defaults_english_and_chinese(progress: str, english: str | None, chinese: str | None) -> None:
-    cfg = config(status_map=None)
+    cfg = integration_config(status_map=None)
     assert mapping.desired_status(cfg, JiraMeta(), progress) == english  # unchecked: English
     assert mapping.desired_status(cfg, JiraMeta(default_statuses="en"), progress) == english
     assert mapping.desired_status(cfg, JiraMeta(default_statuses="zh"), progress) == chinese
@@ -179,10 +167,10 @@ def test_status_defaults_english_and_chinese(progress: str, english: str | None,
 
 def test_a_configured_status_map_wins_over_the_defaults() -> None:
     flow = {"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
-    cfg = config(status_map=flow)
+    cfg = integration_config(status_map=flow)
     assert mapping.status_mapping(cfg, JiraMeta(default_statuses="zh")) == StatusMapping(**flow)
-    assert mapping.status_mapping(config(), JiraMeta(default_statuses="zh")) is CHINESE_STATUSES
-    assert mapping.status_mapping(config(), JiraMeta()) is DEFAULT_STATUSES
+    assert mapping.status_mapping(integration_config(), JiraMeta(default_statuses="zh")) is CHINESE_STATUSES
+    assert mapping.status_mapping(integration_config(), JiraMeta()) is DEFAULT_STATUSES
     desired = mapping.desired_state(cfg, CHECKED, snap(severity="Info", progress="Closed"))
     assert (desired.priority_id, desired.status) == ("4", "Closed")
 
