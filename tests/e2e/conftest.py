@@ -23,7 +23,7 @@ from jira_sync.devtools.fake_jira import FakeJira, FakeJiraServer
 from jira_sync.settings import Settings
 from support import ADMIN_TOKEN
 from support.configs import CREDENTIALS, FLASHDUTY_URL, JIRA_URL
-from support.service import Api, Hosts, InProcessService, Service, ServiceThread
+from support.service import Api, InProcessService, Service, ServiceThread, emulators
 
 # the emulator's FLOW project: Open -> Triage -> In Progress -> Resolved -> Closed
 FLOW_STATUSES = {"triggered": "Open", "processing": "In Progress", "closed": "Closed"}
@@ -99,8 +99,7 @@ def make_stack(settings: Settings, flavour: str, *, run_worker: bool = True, ove
         service = ServiceThread(settings, run_worker=run_worker).start()
     else:
         jira_url, fd_url = JIRA_URL, FLASHDUTY_URL
-        hosts = Hosts({httpx.URL(JIRA_URL).host: jira.app, httpx.URL(FLASHDUTY_URL).host: fd.app})
-        service = InProcessService(settings, run_worker=run_worker, transport=hosts).start()
+        service = InProcessService(settings, run_worker=run_worker, transport=emulators(jira, fd)).start()
     stack = Stack(jira, jira_url, fd, fd_url, service, Api(service, ADMIN_TOKEN), flavour, service.client())
 
     def stop() -> None:

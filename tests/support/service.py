@@ -25,6 +25,8 @@ from jira_sync.devtools.fake_flashduty import WebhookSender
 from jira_sync.settings import Settings
 from jira_sync.web.app import create_app
 
+from .configs import FLASHDUTY_URL, JIRA_URL
+
 
 class Hosts(httpx.AsyncBaseTransport):
     """The service's outgoing HTTP: ASGI apps in this process by host name (the emulators),
@@ -41,6 +43,12 @@ class Hosts(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         """Nothing: every client the service makes shares this transport, so one client
         closing must not close it for the others."""
+
+
+def emulators(jira: Any, flashduty: Any) -> Hosts:
+    """The Jira and Flashduty emulators (`FakeJira`, `FakeFlashduty`) in-process, at JIRA_URL
+    and FLASHDUTY_URL."""
+    return Hosts({httpx.URL(JIRA_URL).host: jira.app, httpx.URL(FLASHDUTY_URL).host: flashduty.app})
 
 
 class InProcessService:
