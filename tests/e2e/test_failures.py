@@ -227,7 +227,7 @@ def test_every_backoff_is_retried_when_due_not_at_the_safety_poll(settings, monk
     from jira_sync.sync import worker
 
     monkeypatch.setattr(worker, "SAFETY_POLL", 60.0)  # a retry left to it shows as a timeout
-    delays = [0.2, 1.0]  # the first failure is retried after 0.2 s, the second after 1 s
+    delays = [0.1, 0.5]  # the first failure is retried after 0.1 s, the second after 0.5 s
     monkeypatch.setattr(worker, "retry_delay", lambda *a, **kw: delays.pop(0) if delays else 1.0)
     stack, stop = make_stack(settings, "server")  # Server: a retried create searches once, no index lag
     try:
@@ -240,7 +240,7 @@ def test_every_backoff_is_retried_when_due_not_at_the_safety_poll(settings, monk
         stack.api.post(f"/api/integrations/{integration_id}/enable")  # both claimed at once, both fail once
         for payload in (first, second):
             incident_id = payload["incident"]["incident_id"]
-            wait_until(lambda: stack.jira.issues_with_label(f"flashduty-{incident_id}"), timeout=4,
-                       what=f"the retry of {incident_id}, due within 1 s")
+            wait_until(lambda: stack.jira.issues_with_label(f"flashduty-{incident_id}"), timeout=3,
+                       what=f"the retry of {incident_id}, due within 0.5 s")
     finally:
         stop()
