@@ -51,7 +51,18 @@ def emulators(jira: Any, flashduty: Any) -> Hosts:
     return Hosts({httpx.URL(JIRA_URL).host: jira.app, httpx.URL(FLASHDUTY_URL).host: flashduty.app})
 
 
-class InProcessService:
+class Service:
+    """What both ways share: `url`, the app, and its `runtime` once started."""
+
+    url: str
+    app: Any
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+class InProcessService(Service):
     """The app and its lifespan (migrations, the worker) on an event loop in a helper thread
     (an anyio blocking portal); each request goes to the app through httpx's ASGITransport
     on that loop, so the test's own thread stays plain synchronous code."""
@@ -74,10 +85,6 @@ class InProcessService:
 
     def stop(self) -> None:
         self._running.close()  # the lifespan's end (the worker stops), then the loop's
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
 
     def client(self, *, follow_redirects: bool = False, headers: dict[str, str] | None = None) -> httpx.Client:
         return httpx.Client(transport=_OnLoop(self.portal, self.app), base_url=self.url,
@@ -106,7 +113,7 @@ class _OnLoop(httpx.BaseTransport):
                               extensions=answer.extensions)
 
 
-class ServiceThread:
+class ServiceThread(Service):
     """uvicorn on a loopback port, in a background thread."""
 
     def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
@@ -133,18 +140,11 @@ class ServiceThread:
         self.server.should_exit = True
         self.thread.join(timeout=20)
 
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
-
     def client(self, *, follow_redirects: bool = False, headers: dict[str, str] | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.url, follow_redirects=follow_redirects, headers=headers, timeout=30)
 
     def sender(self, url: str, headers: dict[str, str]) -> WebhookSender:
         return WebhookSender(url, headers)
-
-
-Service = InProcessService | ServiceThread
 
 
 class Api:

@@ -69,6 +69,17 @@ class Sync:
         async with self.engine.begin() as conn:
             await queue.accept_events(conn, batch)
 
+    def opened(self, **fields: Any) -> tuple[dict[str, Any], str]:
+        """A new incident in Flashduty: its first webhook and its id."""
+        new = self.flashduty.open_incident(**fields)
+        return new, new["incident"]["incident_id"]
+
+    async def delivered(self, **fields: Any) -> str:
+        """A new incident in Flashduty, its first webhook delivered; its id."""
+        new, incident_id = self.opened(**fields)
+        await self.deliver(new)
+        return incident_id
+
     async def claim(self, owner: str = "w1", lease_seconds: float = 60) -> IncidentRecord:
         [claimed] = await claims.claim(self.engine, owner, 10, lease_seconds)
         return claimed
@@ -111,14 +122,9 @@ async def sync(tmp_path: Any) -> AsyncIterator[Sync]:
     await runtime.aclose()
 
 
-def opened(s: Sync, **fields: Any) -> tuple[dict[str, Any], str]:
-    new = s.flashduty.open_incident(**fields)
-    return new, new["incident"]["incident_id"]
-
-
 async def test_create_then_a_priority_update_then_a_multi_step_move(sync: Sync) -> None:
     await sync.integration(project="FLOW", status_map=FLOW)
-    new, incident_id = opened(sync, incident_severity="Critical", title="Disk full\non db-01")
+    new, incident_id = sync.opened(incident_severity="Critical", title="Disk full\non db-01")
     job = await sync.sync(new)
     issue = sync.issue(incident_id)
     assert issue.fields["summary"] == "Disk full on db-01" and issue.priority_id == "1" and issue.status_name == "Open"
@@ -142,8 +148,7 @@ async def test_create_then_a_priority_update_then_a_multi_step_move(sync: Sync) 
 
 async def test_a_lost_create_is_adopted_not_repeated(sync: Sync) -> None:
     await sync.integration()
-    new, incident_id = opened(sync, incident_severity="Critical")
-    await sync.deliver(new)
+    incident_id = await sync.delivered(incident_severity="Critical")
     first = await sync.claim()
     # the first attempt: "creating" committed, the create landed in Jira, its answer was lost
     assert await claims.record_jira(sync.engine, first.id, "w1", create_state="creating")
@@ -161,7 +166,7 @@ async def test_a_lost_create_is_adopted_not_repeated(sync: Sync) -> None:
 
 async def test_comments_are_posted_once_each(sync: Sync) -> None:
     await sync.integration()
-    new, incident_id = opened(sync)
+    new, incident_id = sync.opened()
     fd = sync.flashduty
     first = fd.add_comment(incident_id, "first look: disk", author="Alice")
     second = fd.add_comment(incident_id, "freed 20 GB", author="Bob")
@@ -185,8 +190,7 @@ async def test_comments_are_posted_once_each(sync: Sync) -> None:
 
 async def test_a_lease_lost_before_the_create_writes_nothing(sync: Sync) -> None:
     await sync.integration()
-    new, incident_id = opened(sync)
-    await sync.deliver(new)
+    incident_id = await sync.delivered()
     mine = await sync.claim("w1", lease_seconds=-1)  # run out at once
     await sync.claim("w2")  # another worker takes the incident over
     with pytest.raises(LeaseLost):
@@ -214,8 +218,7 @@ class LeaseRunsOutDuringCreate:
 
 async def test_a_lease_lost_during_the_create_writes_nothing_more(sync: Sync) -> None:
     await sync.integration()
-    new, incident_id = opened(sync, incident_severity="Critical")
-    await sync.deliver(new)
+    incident_id = await sync.delivered(incident_severity="Critical")
     job = await sync.job(await sync.claim("w1", lease_seconds=-1))
     job.jira = late = LeaseRunsOutDuringCreate(job.jira, sync)
     with pytest.raises(LeaseLost):
