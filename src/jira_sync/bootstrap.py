@@ -30,7 +30,7 @@ from .jira.port import ExchangeHook, Project
 from .jira.ratelimit import SiteGates
 from .settings import Settings
 from .sources.flashduty_api import FlashdutyApi
-from .sources.flashduty_recovery import Pacers
+from .sources.flashduty_recovery import Pacers, RecoveryApi
 from .store.db import Engine, make_engine, migrate
 from .store.notify import listen
 from .sync.changes import IntegrationChanges, IntegrationRows
@@ -71,8 +71,9 @@ class Runtime:
     # What Jira said while a setup form is being filled in (console/setup_jira.py)
     setup_answers: Expiring = field(default_factory=lambda: Expiring(ttl=SETUP_ANSWERS_TTL))
     project_lists: Expiring[list[Project]] = field(default_factory=lambda: Expiring(ttl=SERVER_PROJECTS_TTL))
-    # tests reach the emulators in-process through this; None = real sockets
+    # tests reach the emulators in-process through these; None = real sockets
     jira_transport: httpx.AsyncBaseTransport | None = None
+    flashduty_transport: httpx.AsyncBaseTransport | None = None
 
     def jira_client(self, conn: JiraConnection, on_exchange: ExchangeHook | None = None) -> JiraClient:
         """The one way a Jira client is made, for setup and for the sync."""
@@ -85,7 +86,18 @@ class Runtime:
     def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
         if cfg.app_key is None:
             return None
-        return FlashdutyApi(cfg.base_url, cfg.app_key.get_secret_value())
+        key = cfg.app_key.get_secret_value()
+        if self.flashduty_transport is None:
+            return FlashdutyApi(cfg.base_url, key)
+        # FlashdutyApi closes only a client it made itself; a client over an in-process
+        # transport holds no connections, so leaving it to the garbage collector is harmless
+        return FlashdutyApi(cfg.base_url, key, http=httpx.AsyncClient(transport=self.flashduty_transport))
+
+    def recovery_api(self, cfg: FlashdutyConfig) -> RecoveryApi:
+        """Recovery's Open API client: paced per account, on the same transport as the sync's."""
+        key = cfg.app_key.get_secret_value() if cfg.app_key else ""
+        http = httpx.AsyncClient(transport=self.flashduty_transport) if self.flashduty_transport else None
+        return RecoveryApi(cfg.base_url, key, self.flashduty_pacers.for_account(cfg.base_url, key), http=http)
 
     def worker(self) -> Worker:
         return Worker(self.engine, self.settings, self.box, self.wake, self.rows, self.jira_client,
@@ -99,7 +111,7 @@ class Runtime:
         stop = asyncio.Event()
         worker_task = asyncio.create_task(self.worker().run(stop), name="worker") if run_worker else None
         # recovery runs beside every worker; a lease per integration keeps it to one process at a time
-        recovery = Recovery(self.engine, self.settings, self.box, self.ingestor, self.flashduty_pacers,
+        recovery = Recovery(self.engine, self.settings, self.box, self.ingestor, self.recovery_api,
                             self.recovery_wake)
         recovery_task = asyncio.create_task(recovery.run(stop), name="recovery") if run_worker else None
         listener = None
@@ -147,6 +159,7 @@ async def run_worker_process(settings: Settings) -> None:
 
 async def start_runtime(
     settings: Settings, *, run_migrations: bool = True, jira_transport: httpx.AsyncBaseTransport | None = None,
+    flashduty_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Runtime:
     engine = make_engine(settings.database_url, pool_size=settings.worker_concurrency + 4)
     if run_migrations:
@@ -171,6 +184,7 @@ async def start_runtime(
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
         ingestor=Ingestor(engine, rows, wake), jira_sites=JiraSites(engine), jira_transport=jira_transport,
+        flashduty_transport=flashduty_transport,
         recovery=RecoveryService(engine, integrations, settings, recovery_wake), recovery_wake=recovery_wake,
     )
     return runtime

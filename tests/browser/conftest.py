@@ -1,7 +1,7 @@
 """Browser tests of the console: Playwright's sync API driving Debian's Chromium, headless.
 
 The whole product runs on loopback for each test (the service, the Jira and the Flashduty
-emulators: `e2e.conftest.make_stack`), on SQLite. Playwright never downloads a browser
+emulators: `e2e.conftest.make_stack(..., over_http=True)`), on SQLite. Playwright never downloads a browser
 here: it drives /usr/bin/chromium. Without it (or without the `playwright` package) the
 tests are skipped, unless JIRA_SYNC_REQUIRE_BROWSER=1 (CI), which makes that a failure.
 
@@ -17,6 +17,7 @@ tests; work that needs its own event loop (creating a console account) runs in a
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import shutil
@@ -160,9 +161,9 @@ def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
 @pytest.fixture
 def stack(settings: Settings, flavour: str) -> Iterator[Stack]:
-    s, stop = in_thread(make_stack, settings, flavour)
+    s, stop = in_thread(functools.partial(make_stack, settings, flavour, over_http=True))  # the browser needs a port
     try:
-        in_thread(add_user, s, *ADMIN)
+        in_thread(add_user, s.service, *ADMIN)
         yield s
     finally:
         stop()

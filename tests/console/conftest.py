@@ -1,4 +1,5 @@
-"""The console over real HTTP: the service, the Jira and Flashduty emulators, a signed-in client."""
+"""The console as a browser without JavaScript sees it: the service, the Jira and Flashduty
+emulators (in-process, `e2e.conftest.make_stack`), a signed-in client."""
 from __future__ import annotations
 
 import asyncio
@@ -13,16 +14,17 @@ from e2e.conftest import Stack, make_stack
 from jira_sync.console.auth import Accounts
 from jira_sync.settings import Settings
 from jira_sync.store.db import make_engine
+from support.service import InProcessService, Service
 
 ADMIN = ("admin", "correct horse battery")
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CONN = re.compile(r'name="conn_token" value="([^"]+)"')
 
 
-def add_user(stack: Stack, username: str, password: str) -> None:
+def add_user(service: Service, username: str, password: str) -> None:
     """A console account, as `jira-sync users add` makes it. The service's loop runs in its
     own thread, so this uses a loop and an engine of its own on the same database."""
-    settings = stack.service.runtime.settings
+    settings = service.runtime.settings
 
     async def go() -> None:
         engine = make_engine(settings.database_url)
@@ -37,8 +39,8 @@ def add_user(stack: Stack, username: str, password: str) -> None:
 class Console:
     """A browser without JavaScript: cookies, forms, redirects."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, follow_redirects=True, timeout=30)
+    def __init__(self, service: Service) -> None:
+        self.http = service.client(follow_redirects=True)
         self.last: httpx.Response | None = None
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
@@ -75,11 +77,21 @@ class Console:
         self.http.close()
 
 
-def _signed_up_stack(settings: Settings, flavour: str):  # type: ignore[no-untyped-def]
-    stack, stop = make_stack(settings, flavour)
-    add_user(stack, *ADMIN)
+def _signed_up_stack(settings: Settings, flavour: str, *, over_http: bool = False):  # type: ignore[no-untyped-def]
+    stack, stop = make_stack(settings, flavour, over_http=over_http)
+    add_user(stack.service, *ADMIN)
     yield stack
     stop()
+
+
+@pytest.fixture
+def console_service(settings: Settings):  # type: ignore[no-untyped-def]
+    """The service alone, with the admin account and no emulators: for sign-in, session,
+    cookie and CSRF tests that never reach Jira or Flashduty."""
+    service = InProcessService(settings).start()
+    add_user(service, *ADMIN)
+    yield service
+    service.stop()
 
 
 @pytest.fixture(params=["cloud", "server"])
@@ -90,6 +102,12 @@ def console_stack(request: pytest.FixtureRequest, settings: Settings):  # type: 
 @pytest.fixture
 def cloud_console(settings: Settings):  # type: ignore[no-untyped-def]
     yield from _signed_up_stack(settings, "cloud")
+
+
+@pytest.fixture
+def cloud_console_over_http(settings: Settings):  # type: ignore[no-untyped-def]
+    """Jira as a real server, for a console test that stops it (refused connections)."""
+    yield from _signed_up_stack(settings, "cloud", over_http=True)
 
 
 class _FormReader:

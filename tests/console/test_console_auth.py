@@ -1,4 +1,5 @@
-"""Console sign-in: accounts, sessions, CSRF. Over real HTTP against the running service."""
+"""Console sign-in: accounts, sessions, CSRF. In-process against the running service; only the
+CSRF test that changes an integration needs the Jira emulator (to save one)."""
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +12,9 @@ from jira_sync.store.tables import console_sessions, console_users
 from .conftest import ADMIN, Console
 
 
-def _rows(stack, table):  # type: ignore[no-untyped-def]
+def _rows(service, table):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
-        engine = make_engine(stack.service.runtime.settings.database_url)
+        engine = make_engine(service.runtime.settings.database_url)
         try:
             async with engine.connect() as conn:
                 return [dict(r) for r in (await conn.execute(sa.select(table))).mappings()]
@@ -23,12 +24,12 @@ def _rows(stack, table):  # type: ignore[no-untyped-def]
     return asyncio.run(go())
 
 
-def test_pages_need_sign_in_and_the_api_token_is_not_a_session(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+def test_pages_need_sign_in_and_the_api_token_is_not_a_session(console_service) -> None:  # type: ignore[no-untyped-def]
+    c = Console(console_service)
     for path in ("/console/", "/console/integrations/new", "/console/integrations/1"):
         r = c.http.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/console/login?next="), path
-    r = c.http.get("/console/", headers={"Authorization": "Bearer " + cloud_console.service.runtime.settings.admin_token.get_secret_value()},
+    r = c.http.get("/console/", headers={"Authorization": "Bearer " + console_service.runtime.settings.admin_token.get_secret_value()},
                    follow_redirects=False)
     assert r.status_code == 303
     # and the REST API keeps its token: a console session does not open it
@@ -37,8 +38,8 @@ def test_pages_need_sign_in_and_the_api_token_is_not_a_session(cloud_console) ->
     c.close()
 
 
-def test_sign_in_sets_a_safe_cookie_and_stores_only_hashes(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+def test_sign_in_sets_a_safe_cookie_and_stores_only_hashes(console_service) -> None:  # type: ignore[no-untyped-def]
+    c = Console(console_service)
     page = c.get("/console/login")
     assert "Sign in" in page.text
     r = c.sign_in()
@@ -47,23 +48,23 @@ def test_sign_in_sets_a_safe_cookie_and_stores_only_hashes(cloud_console) -> Non
     lowered = cookie_header.lower()
     assert "httponly" in lowered and "samesite=lax" in lowered and "path=/" in lowered
     token = c.http.cookies["jira_sync_session"]
-    sessions = _rows(cloud_console, console_sessions)
+    sessions = _rows(console_service, console_sessions)
     assert len(sessions) == 1 and token not in str(sessions) and len(sessions[0]["token_hash"]) == 64
-    users = _rows(cloud_console, console_users)
+    users = _rows(console_service, console_users)
     assert users[0]["password_hash"].startswith("$argon2id$") and ADMIN[1] not in str(users)
     # security headers on console pages
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["cache-control"] == "no-store"
     # sign out ends the session server-side: the old cookie no longer works
     c.post("/console/logout", {})
-    assert _rows(cloud_console, console_sessions) == []
+    assert _rows(console_service, console_sessions) == []
     c.http.cookies.set("jira_sync_session", token)
     assert c.http.get("/console/", follow_redirects=False).status_code == 303
     c.close()
 
 
-def test_wrong_password_and_throttling(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+def test_wrong_password_and_throttling(console_service) -> None:  # type: ignore[no-untyped-def]
+    c = Console(console_service)
     r = c.sign_in(password="wrong password!")
     assert r.status_code == 401 and "Wrong user name or password" in r.text
     assert "jira_sync_session" not in c.http.cookies
@@ -76,8 +77,8 @@ def test_wrong_password_and_throttling(cloud_console) -> None:  # type: ignore[n
     c.close()
 
 
-def test_sign_in_form_needs_its_csrf_cookie(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+def test_sign_in_form_needs_its_csrf_cookie(console_service) -> None:  # type: ignore[no-untyped-def]
+    c = Console(console_service)
     r = c.http.post("/console/login", data={"username": ADMIN[0], "password": ADMIN[1], "login_csrf": "forged"})
     assert r.status_code == 400 and "jira_sync_session" not in c.http.cookies
     c.close()
@@ -85,7 +86,7 @@ def test_sign_in_form_needs_its_csrf_cookie(cloud_console) -> None:  # type: ign
 
 def test_forms_without_the_csrf_token_change_nothing(cloud_console) -> None:  # type: ignore[no-untyped-def]
     integration_id, _ = cloud_console.integration()
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     c.sign_in()
     for data in ({}, {"csrf_token": "0" * 64}):
         r = c.http.post(f"/console/integrations/{integration_id}/disable", data=data)
@@ -94,7 +95,7 @@ def test_forms_without_the_csrf_token_change_nothing(cloud_console) -> None:  # 
         assert r.status_code == 403
     assert cloud_console.api.get(f"/api/integrations/{integration_id}").json()["enabled"] is True
     # another user's token is no good either: tokens are bound to the session
-    other = Console(cloud_console.service.url)
+    other = Console(cloud_console.service)
     other.sign_in()
     other.get("/console/")
     stolen = other.csrf()
@@ -108,8 +109,8 @@ def test_forms_without_the_csrf_token_change_nothing(cloud_console) -> None:  # 
     other.close()
 
 
-def test_next_is_only_a_console_path(cloud_console) -> None:  # type: ignore[no-untyped-def]
-    c = Console(cloud_console.service.url)
+def test_next_is_only_a_console_path(console_service) -> None:  # type: ignore[no-untyped-def]
+    c = Console(console_service)
     page = c.get("/console/login", params={"next": "https://evil.example/"})
     assert 'name="next" value="/console/"' in page.text
     page = c.get("/console/login", params={"next": "//evil.example/console/"})

@@ -56,7 +56,7 @@ def check_page(html_text: str, what: str) -> None:
 
 
 def test_every_page_is_labelled_and_has_no_inline_script(cloud_console: Stack) -> None:
-    c = Console(cloud_console.service.url)
+    c = Console(cloud_console.service)
     check_page(c.get("/console/login").text, "sign-in")
     c.sign_in()
     check_page(c.last.text, "integrations, empty")  # type: ignore[union-attr]

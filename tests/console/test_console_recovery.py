@@ -15,7 +15,7 @@ def test_the_integration_page_shows_the_last_recovery_run_and_runs_one_on_reques
     stack.flashduty.add_webhook(sender.url, headers={"X-Jira-Sync-Secret": sender.headers["X-Jira-Sync-Secret"]},
                                 down="refused")
     inc = stack.flashduty.open_incident()["incident"]["incident_id"]  # refused: lost unless recovered
-    web = Console(stack.service.url)
+    web = Console(stack.service)
     try:
         web.sign_in()
         page = web.get(f"/console/integrations/{iid}").text
@@ -41,7 +41,7 @@ def test_recovery_off_is_said_on_the_page(cloud_console: Stack) -> None:
     iid, _ = stack.integration(flashduty={"base_url": stack.flashduty_url, "app_key": stack.flashduty.app_key,
                                           "recover_missed": False, "webhook_integration_id": 42})
     assert stack.api.get(f"/api/integrations/{iid}").json()["config"]["flashduty"]["webhook_integration_id"] == 42
-    web = Console(stack.service.url)
+    web = Console(stack.service)
     try:
         web.sign_in()
         assert "Not running: switched off" in web.get(f"/console/integrations/{iid}").text

@@ -11,7 +11,7 @@ from .conftest import Console, form_fields, start_setup, step2
 
 @pytest.fixture
 def c(console_stack):  # type: ignore[no-untyped-def]
-    client = Console(console_stack.service.url)
+    client = Console(console_stack.service)
     client.sign_in()
     yield client
     client.close()
@@ -102,12 +102,10 @@ def test_the_whole_setup_without_javascript(c, console_stack) -> None:  # type: 
     assert cfg["status_map"] == {"triggered": "To Do", "processing": "In Progress", "closed": "Done"}
     assert cfg["field_map"] == [{"source": "incident_id", "name": None, "target": "customfield_10050"}]
     # the secret works: a webhook is accepted
-    import httpx
-
     from jira_sync.devtools.fake_flashduty import DOCUMENTED_EXAMPLE
 
     headers = {"X-Jira-Sync-Secret": hook_secret, "Content-Type": "application/json"}
-    assert httpx.post(url, content=DOCUMENTED_EXAMPLE, headers=headers).status_code == 200
+    assert console_stack.http.post(url, content=DOCUMENTED_EXAMPLE, headers=headers).status_code == 200
     # and the integration page no longer shows it
     page = c.get(f"/console/integrations/{integration_id}")
     assert hook_secret not in page.text and "Make a new secret" in page.text
@@ -177,7 +175,7 @@ def test_audit_log_names_who_did_what_and_never_a_secret(c, console_stack, caplo
     import logging
 
     caplog.set_level(logging.INFO, logger="jira_sync")
-    other = Console(console_stack.service.url)
+    other = Console(console_stack.service)
     other.sign_in(password="hunter2 is not it")
     other.close()
     start_setup(c, console_stack)

@@ -84,7 +84,8 @@ def test_init_writes_a_private_env_once(monkeypatch, tmp_path) -> None:  # type:
     assert (tmp_path / ".env").read_text() == env  # never overwrites a key: stored secrets depend on it
 
 
-def test_send_example_posts_the_documented_payload(cloud) -> None:  # type: ignore[no-untyped-def]
+def test_send_example_posts_the_documented_payload(cloud_over_http) -> None:  # type: ignore[no-untyped-def]
+    cloud = cloud_over_http  # the command posts to the service's URL over the network
     _, hook = cloud.integration()
     result = CliRunner().invoke(main, ["dev", "send-example", hook.url, "--secret", hook.headers["X-Jira-Sync-Secret"]])
     assert result.exit_code == 0 and "HTTP 200" in result.output

@@ -78,7 +78,7 @@ def pg_stack(settings, database_url):  # type: ignore[no-untyped-def]
     """HTTP in this process without a worker; the tests run `jira-sync worker` processes."""
     if not database_url.startswith("postgresql"):
         pytest.skip("worker processes need PostgreSQL")
-    stack, stop_stack = make_stack(settings, "cloud", run_worker=False)
+    stack, stop_stack = make_stack(settings, "cloud", run_worker=False, over_http=True)
     yield stack
     stop_stack()
 

@@ -28,9 +28,7 @@ def test_data_center_personal_access_token(stack_factory) -> None:  # type: igno
     cfg["jira"] = {"platform": "server", "url": dc.jira_url, "auth": "pat", "secret": "pat-token"}
     created = dc.api.create_integration(cfg)
     hook = created["webhook"]
-    from jira_sync.devtools.fake_flashduty import WebhookSender
-
-    with WebhookSender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
+    with dc.service.sender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
         new = dc.flashduty.open_incident()
         assert sender.send(new) == 200
     dc.synced()
@@ -90,7 +88,7 @@ def test_captcha_on_server_fails_the_incident_with_the_reason(stack_factory) -> 
 
 
 def test_lost_create_on_cloud_with_a_lagging_search_index(stack_factory) -> None:  # type: ignore[no-untyped-def]
-    lagging = stack_factory("cloud", search_lag_s=1.5)
+    lagging = stack_factory("cloud", search_lag_s=1.5, over_http=True)  # a lost answer: real sockets
     _, hook = lagging.integration()
     lagging.jira.faults.add(method="POST", path=r"/rest/api/\d/issue$", kind="lost_response", times=1)
     new = lagging.flashduty.open_incident()
@@ -120,8 +118,6 @@ def test_updates_follow_the_issue_after_a_project_key_rename(stack_factory) -> N
 def test_a_jira_without_mypermissions_and_issue_by_id_is_worked_with(stack_factory) -> None:  # type: ignore[no-untyped-def]
     """A third-party "Jira DC 8.20" answers 404 for /mypermissions and for /issue/{id} (keys work):
     setup warns instead of refusing, and every update reaches the issue by its key."""
-    from jira_sync.devtools.fake_flashduty import WebhookSender
-
     odd = stack_factory("server", version="8.20.0")
     odd.jira.missing = {"mypermissions", "issue_by_id"}
     created = odd.api.create_integration(odd.config())
@@ -130,7 +126,7 @@ def test_a_jira_without_mypermissions_and_issue_by_id_is_worked_with(stack_facto
     fd = odd.flashduty
     new = fd.open_incident(incident_severity="Critical")
     incident_id = new["incident"]["incident_id"]
-    with WebhookSender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
+    with odd.service.sender(hook["url"], {hook["header"]: hook["secret"]}) as sender:
         steps = [lambda: new, lambda: fd.set_severity(incident_id, "Warning"), lambda: fd.ack(incident_id),
                  lambda: fd.add_comment(incident_id, "on it", author="Bob"), lambda: fd.resolve(incident_id)]
         for step in steps:

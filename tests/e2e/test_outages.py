@@ -29,7 +29,7 @@ def _restart_on_the_same_port(stack: Stack) -> FakeJiraServer:
 @pytest.mark.timeout(OUTAGE_SECONDS + 120)
 def test_a_jira_outage_ends_with_every_incident_in_step_within_a_probe_interval(settings) -> None:  # type: ignore[no-untyped-def]
     settings.probe_seconds = PROBE_SECONDS
-    stack, stop = make_stack(settings, "cloud")
+    stack, stop = make_stack(settings, "cloud", over_http=True)  # Jira stopped for real: refused connections
     back_up = _restart_on_the_same_port(stack)
     try:
         integration_id, hook = stack.integration()

@@ -25,7 +25,8 @@ PRIORITY = {"Critical": "1", "Warning": "3", "Info": "4"}
 @pytest.fixture
 def down_stack(settings: Settings):  # type: ignore[no-untyped-def]
     settings.recovery_interval = INTERVAL
-    stack, stop = make_stack(settings, "cloud")
+    # over HTTP: the Flashduty emulator delivers its webhooks to the service's real address
+    stack, stop = make_stack(settings, "cloud", over_http=True)
     first = stack.service
     yield stack
     if stack.service is not first:  # restarted by the test: make_stack stops only the first
@@ -44,7 +45,7 @@ def _connect(stack: Stack) -> tuple[int, Any]:
 def _restart(stack: Stack, hook: Any) -> None:
     stack.service = ServiceThread(stack.service.settings).start()
     stack.api.close()
-    stack.api = Api(stack.service.url, ADMIN_TOKEN)
+    stack.api = Api(stack.service, ADMIN_TOKEN)
     path = hook.endpoint.split("/webhooks/", 1)[1]
     hook.endpoint = f"{stack.service.url}/webhooks/{path}"  # the next events reach the new address
 

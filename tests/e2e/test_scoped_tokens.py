@@ -15,9 +15,7 @@ def test_a_service_account_syncs_through_the_gateway_and_links_stay_on_the_site(
     assert check.status_code == 200 and check.json()["api_route"] == "gateway", check.text
 
     hook = created.json()["webhook"]
-    from jira_sync.devtools.fake_flashduty import WebhookSender
-
-    sender = WebhookSender(hook["url"], {hook["header"]: hook["secret"]})
+    sender = cloud.service.sender(hook["url"], {hook["header"]: hook["secret"]})
     cloud.senders.append(sender)
     new = cloud.flashduty.open_incident(title="Via the gateway")
     cloud.send(sender, new)

@@ -14,7 +14,8 @@ from e2e.processes import stop as stop_processes
 def test_worker_processes_share_the_queue(settings, database_url) -> None:  # type: ignore[no-untyped-def]
     if not database_url.startswith("postgresql"):
         pytest.skip("additional worker processes need PostgreSQL")
-    stack, stop = make_stack(settings, "cloud", run_worker=False)  # HTTP only; the workers sync
+    # HTTP only; the workers sync. Over HTTP: the worker processes reach this Jira emulator
+    stack, stop = make_stack(settings, "cloud", run_worker=False, over_http=True)
     workers = [start(settings, "worker", worker_concurrency=4) for _ in range(2)]
     try:
         _, hook = stack.integration()
@@ -50,7 +51,7 @@ def test_a_retry_after_seen_by_one_worker_holds_every_worker(settings, database_
     """One 429 with Retry-After: 3 reaches one process; no process sends Jira anything for 3 s."""
     if not database_url.startswith("postgresql"):
         pytest.skip("additional worker processes need PostgreSQL")
-    stack, stop = make_stack(settings, "cloud", run_worker=False)
+    stack, stop = make_stack(settings, "cloud", run_worker=False, over_http=True)
     workers = [start(settings, "worker", worker_concurrency=4) for _ in range(2)]
     try:
         _, hook = stack.integration()

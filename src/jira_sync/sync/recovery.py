@@ -31,14 +31,15 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from ..crypto import SecretBox, webhook_secret_matches
 from ..domain.incident import RECOVERED
 from ..settings import Settings
 from ..sources.flashduty_api import FlashdutyApiError
-from ..sources.flashduty_recovery import PAGE, Pacers, RecoveryApi
+from ..domain.integration import FlashdutyApi as FlashdutyConfig
+from ..sources.flashduty_recovery import PAGE, RecoveryApi
 from ..store import recovery as store
 from ..store.db import Engine, read, write
 from ..store.integrations import IntegrationRow, decrypt
@@ -86,9 +87,10 @@ def eligible(row: IntegrationRow) -> bool:
 
 
 class Recovery:
-    def __init__(self, engine: Engine, settings: Settings, box: SecretBox, ingestor: Ingestor, pacers: Pacers,
-                 wake: asyncio.Event) -> None:
-        self.engine, self.settings, self.box, self.ingestor, self.pacers = engine, settings, box, ingestor, pacers
+    def __init__(self, engine: Engine, settings: Settings, box: SecretBox, ingestor: Ingestor,
+                 api: Callable[[FlashdutyConfig], RecoveryApi], wake: asyncio.Event) -> None:
+        """`api`: the wiring's factory of paced Open API clients (bootstrap.Runtime.recovery_api)."""
+        self.engine, self.settings, self.box, self.ingestor, self.api = engine, settings, box, ingestor, api
         self.wake = wake  # set when a person asks for a run now
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -141,8 +143,7 @@ class Recovery:
         report = RunReport()
         history_until: int | None = None
         cfg = decrypt(row, self.box).config.flashduty
-        key = cfg.app_key.get_secret_value() if cfg.app_key else ""
-        api = RecoveryApi(cfg.base_url, key, self.pacers.for_account(cfg.base_url, key))
+        api = self.api(cfg)
         try:
             history_until = await self._replay(api, row, state, cfg.webhook_integration_id, report)
         except FlashdutyApiError as e:  # messages never hold the app key (flashduty_api.py)

@@ -19,12 +19,14 @@ log = logging.getLogger(__name__)
 
 def create_app(
     settings: Settings, *, run_worker: bool = True, jira_transport: httpx.AsyncBaseTransport | None = None,
+    flashduty_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """`jira_transport`: tests reach an in-process Jira emulator through it (no socket)."""
+    """`jira_transport`, `flashduty_transport`: tests reach in-process Jira and Flashduty
+    emulators through them (no socket)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(settings, jira_transport=jira_transport)
+        runtime = await start_runtime(settings, jira_transport=jira_transport, flashduty_transport=flashduty_transport)
         app.state.runtime = runtime
         try:
             async with runtime.background(run_worker=run_worker):
