@@ -224,16 +224,13 @@ def test_synced_and_failed_counters_match_the_incidents(stack_over_http: Stack) 
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the worker's timing, not the store's
-@pytest.mark.xfail(strict=True, reason=(
-    "source bug: the worker keeps only its earliest backoff (sync/worker.py, `_retry_at`); once that one is "
-    "claimed it is cleared, and this process's later backoffs wait for the SAFETY_POLL instead of their time"))
 def test_every_backoff_is_retried_when_due_not_at_the_safety_poll(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from e2e.conftest import make_stack
-    from jira_sync.sync import worker
+    from jira_sync.sync import outages, worker
 
     monkeypatch.setattr(worker, "SAFETY_POLL", 60.0)  # a retry left to it shows as a timeout
     delays = [0.1, 0.5]  # the first failure is retried after 0.1 s, the second after 0.5 s
-    monkeypatch.setattr(worker, "retry_delay", lambda *a, **kw: delays.pop(0) if delays else 1.0)
+    monkeypatch.setattr(outages, "retry_delay", lambda *a, **kw: delays.pop(0) if delays else 1.0)
     stack, stop = make_stack(settings, "server")  # Server: a retried create searches once, no index lag
     try:
         integration_id, hook = stack.integration()

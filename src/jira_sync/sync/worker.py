@@ -8,6 +8,7 @@ A heartbeat keeps the claims of its reconciles in flight and frees those of dead
 from __future__ import annotations
 
 import asyncio
+import heapq
 import contextvars
 import logging
 import time
@@ -70,7 +71,9 @@ class Worker:
         self.outages = Outages(sites, self.clients, rows, settings)
         self._tasks: dict[asyncio.Task[None], int] = {}  # reconcile -> the incident row it holds
         self.integrations = rows
-        self._retry_at: float | None = None  # earliest backoff this worker has set
+        # every backoff this worker has set and not yet reached (a min-heap of times): it wakes
+        # at each, not only at the earliest, so no retry waits for the safety poll
+        self._retries: list[float] = []
         self._next_prune = 0.0  # history clean-up: first when the queue is first quiet
         # a create that got no answer may still land for twice as long as we waited for it
         self.limits = CreateLimits(settle_s=2 * settings.jira_timeout, max_index_lag_s=settings.max_index_lag)
@@ -89,8 +92,8 @@ class Worker:
                 if room <= 0:
                     await self._wait_any([*self._tasks], stop, timeout=None)
                     continue
-                if self._retry_at is not None and self._retry_at <= time.time():
-                    self._retry_at = None  # those retries are due: this claim takes them
+                while self._retries and self._retries[0] <= time.time():
+                    heapq.heappop(self._retries)  # those retries are due: this claim takes them
                 try:
                     await self.outages.probe_due()
                     rows = await claims.claim(self.engine, self.owner, room, self.settings.lease_seconds)
@@ -105,7 +108,8 @@ class Worker:
                 # Nothing else is due. Sleep until an event is queued or a reconcile ends with
                 # more to do (both set `wake`), until our own earliest retry or a paused site's
                 # next probe, or the safety poll (another process's backoffs).
-                wake_at = [t for t in (self._retry_at, self.sites.next_probe_at()) if t is not None]
+                next_retry = self._retries[0] if self._retries else None
+                wake_at = [t for t in (next_retry, self.sites.next_probe_at()) if t is not None]
                 until = min([SAFETY_POLL, *(t - time.time() for t in wake_at)])
                 await self._wait_any([], stop, timeout=max(0.0, until))
         finally:
@@ -205,7 +209,7 @@ class Worker:
             self.engine, row, link, self.owner, fate.error, entries, retry_at=fate.retry_at,
             failing_since=fate.failing_since, pause=fate.pause, attempted=fate.attempted))
         if fate.retry_at is not None:
-            self._retry_at = fate.retry_at if self._retry_at is None else min(self._retry_at, fate.retry_at)
+            heapq.heappush(self._retries, fate.retry_at)
             self.wake.set()  # the loop may be asleep past this retry: let it recompute
 
     async def _close(self, write: Any) -> Any:
