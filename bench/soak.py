@@ -412,7 +412,9 @@ def soak(opts: Options) -> Figures:
         plans = [lifecycle(fd, rng, n) for n in range(opts.incidents)]
         figures.events = sum(len(events) for _, events in plans)
         deliveries = [shuffled_with_duplicates(events, rng, figures) for _, events in plans]
-        expected_seconds = max(10.0, figures.events / 150)  # how long sending should take, for spreading chaos
+        # sending is paced over this long, and the kills and faults spread over the same window
+        expected_seconds = max(20.0, figures.events / 50)
+        gap = expected_seconds / max(1.0, figures.events / opts.senders)  # mean pause between one sender's posts
         chaos_done, stop = threading.Event(), threading.Event()
         chaos_thread = threading.Thread(target=chaos, args=(opts, service, jira, chaos_done, stop, figures,
                                                             random.Random(opts.seed + 1), expected_seconds), daemon=True)
@@ -421,7 +423,7 @@ def soak(opts: Options) -> Figures:
         def deliver(items: list[dict[str, Any]]) -> None:
             for payload in items:
                 sender.send(payload)
-                time.sleep(rng.uniform(0.0, 0.02))
+                time.sleep(rng.uniform(0.0, 2 * gap))
 
         with ThreadPoolExecutor(opts.senders) as pool:
             list(pool.map(deliver, deliveries))
