@@ -1,7 +1,7 @@
 """The baseline: a bare FastAPI endpoint that reads the body and answers 200, nothing else.
 
-Served exactly as `jira-sync serve` serves the real app (cli.py: `uvicorn.run(app, host=...,
-port=..., log_level="info", access_log=False)`, so uvloop + httptools when installed), in its
+Served exactly as `jira-sync serve` serves the real app (`web/server.py`: uvicorn with the
+default connection limits and the guarded httptools protocol, uvloop when installed), in its
 own process, so "ratio to bare" isolates what the webhook handler itself costs: secret
 check, parsing, the trigger decision and the database transaction.
 """
@@ -12,6 +12,10 @@ import argparse
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from jira_sync.crypto import generate_key
+from jira_sync.settings import Settings
+from jira_sync.web.server import uvicorn_config
 
 app = FastAPI()
 
@@ -32,4 +36,6 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    settings = Settings(secret_key=generate_key(), admin_token="bare-app-token-0123", host=args.host, port=args.port,
+                        _env_file=None)  # defaults for everything the server reads
+    uvicorn.Server(uvicorn_config(app, settings, log_level="info")).run()

@@ -325,6 +325,20 @@ def check(fd: FakeFlashduty, jira: FakeJira, incident_ids: list[str], queue: dic
     figures.not_drained = int(queue.get("waiting", 0)) + int(queue.get("in_flight", 0))
 
 
+def explain(api: httpx.Client, integration_id: int, figures: Figures) -> None:
+    """For each incident named in the examples: what the service says of it (state, last error)."""
+    from urllib.parse import quote
+
+    for i, example in enumerate(list(figures.examples)[:15]):
+        iid = example.split(" ", 1)[0].rstrip(":")
+        try:
+            d = api.get(f"/api/integrations/{integration_id}/incidents/{quote(iid, safe='')}").json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        figures.examples[i] = (f"{example} [service: {d.get('state')}, create {d.get('jira', {}).get('create_state')}, "
+                               f"attempts {d.get('attempts')}, last error: {d.get('last_error')}]")
+
+
 def wait_drained(api: httpx.Client, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {"waiting": -1, "in_flight": 0}  # unknown until the API answers
@@ -434,6 +448,7 @@ def soak(opts: Options) -> Figures:
         figures.drain_seconds = time.monotonic() - drain_started
         figures.seconds = time.monotonic() - started
         check(fd, jira, [iid for iid, _ in plans], queue, figures)
+        explain(api, r.json()["id"], figures)
         api.close()
     finally:
         if chaos_thread is not None:

@@ -100,6 +100,7 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     import uvicorn
 
     from .web.app import create_app
+    from .web.server import uvicorn_config
 
     settings = load_settings()
     if host:
@@ -108,7 +109,7 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
         settings.port = port
     setup_logging(settings.log_level)
     app = create_app(settings, run_worker=not no_worker)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 @main.command()

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     recovery_interval: float = Field(
         default=300.0, gt=0, description="seconds between runs recovering webhooks Flashduty failed to deliver")
     log_level: str = "INFO"
+    # what a reverse proxy would otherwise give (web/server.py, web/input.py)
+    body_timeout: float = Field(default=15.0, gt=0, description="seconds for a request body to arrive; then 408")
+    header_timeout: float = Field(default=10.0, gt=0, description="seconds for request headers to arrive; then 408")
+    keepalive_timeout: int = Field(default=5, ge=1, description="seconds an idle connection is kept open")
+    max_connections: int = Field(default=1000, ge=1, description="open connections; past it, 503 at once")
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096, description="request line and headers; past it, 431")
+    trusted_proxies: str = Field(default="", description="addresses or networks (comma-separated) whose "
+                                 "X-Forwarded-For is believed; none by default")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @field_validator("admin_token")
     @classmethod

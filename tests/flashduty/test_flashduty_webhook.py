@@ -111,7 +111,7 @@ def test_numeric_incident_id_becomes_text():
 def test_wrong_typed_optional_fields_fall_back_to_defaults():
     raw = body(event_time="soon", event_type=["i_ack"], person="TouTie", incident={
         "incident_id": "abc", "labels": ["a", "b"], "fields": "x", "channel_id": True,
-        "incident_severity": {"level": 1}, "progress": None, "created_at": float("nan"),
+        "incident_severity": {"level": 1}, "progress": None, "created_at": "yesterday",
         "detail_url": 7.5})
     ev = parse_webhook(raw)
     assert (ev.event_time, ev.event_type, ev.person_name) == (0, "", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -360,3 +361,15 @@ async def test_own_comments_without_a_mark_have_their_property_read_one_by_one(s
     comments = await make_client(cloud_conn()).comments("10042")
     assert [(c.id, c.ref) for c in comments] == [("1", "r1"), ("2", None), ("3", None)]
     assert not any("/comment/2/" in r.url.path for r in script.requests)
+
+
+@pytest.mark.parametrize("key", ["é" * 20_000, "OPS\n../../admin?x=#"])
+async def test_a_project_key_no_url_can_carry_is_refused_and_a_strange_one_stays_one_segment(script, make_client, key):
+    client = make_client(cloud_conn())
+    if len(key) > 1000:  # past httpx's URL limit: Jira is never asked, and it is not a crash
+        with pytest.raises(JiraPermanentError):
+            await client.project(key)
+        return
+    script.on("GET", re.escape("/rest/api/3/project/" + key), json_body={"id": "1", "key": "K", "name": "n"})
+    assert (await client.project(key)).key == "K"
+    assert script.requests[-1].url.raw_path == b"/rest/api/3/project/OPS%0A..%2F..%2Fadmin%3Fx%3D%23"

@@ -45,7 +45,7 @@ TABLE = [
     (429, {"Retry-After": "17"}, None, CLOUD, True, JiraRetryableError, None, 17.0, False, ["rate limited"]),
     (503, {"Retry-After": "5"}, None, CLOUD, False, JiraRetryableError, None, 5.0, False, ["unavailable"]),
     (503, {}, None, CLOUD, True, JiraRetryableError, None, None, True, []),
-    (500, {}, "boom", CLOUD, True, JiraRetryableError, None, None, True, ["500", "boom"]),
+    (500, {}, "boom", CLOUD, True, JiraRetryableError, None, None, True, ["500 Internal Server Error"]),
     (502, {}, None, SERVER, False, JiraRetryableError, None, None, False, ["502"]),
     (302, {"Location": "https://sso.example.com/login"}, None, SERVER, False, JiraConnectError, "not_jira", None, False,
      ["sso.example.com"]),
@@ -236,3 +236,12 @@ def test_ca_bundle_adds_to_the_default_trust():
     assert isinstance(extra, ssl.SSLContext) and extra.verify_mode == ssl.CERT_REQUIRED
     assert extra.cert_store_stats()["x509_ca"] == plain.cert_store_stats()["x509_ca"] + 1
     assert tls_verify(server_conn(verify_tls=False)) is False
+
+
+@pytest.mark.parametrize("status", [403, 404, 500, 418])
+def test_a_non_jira_answer_is_reported_by_status_line_never_by_its_body(status):
+    # /api/jira/check row: an internal page's body (here a "secret") must not come back
+    error = error_for_response(status, httpx.Headers({"content-type": "text/html"}), "<h1>internal secret-path</h1>",
+                               site=CLOUD, method="GET", path="/rest/api/2/serverInfo", write=False)
+    assert error is not None and "secret-path" not in error.message
+    assert str(status) in error.message

@@ -24,14 +24,20 @@ CONFIG = {
 }
 
 
-async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def runtime_with_a_queued_incident(settings):  # type: ignore[no-untyped-def]
+    """A started runtime (worker not running) with one integration and one incident waiting."""
     rt = await start_runtime(settings)
-    engine = rt.engine
     box = SecretBox(settings.secret_key.get_secret_value())
-    async with engine.begin() as conn:
+    async with rt.engine.begin() as conn:
         iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
         event = WebhookEvent("e1", "i_new", 1, IncidentSnapshot(incident_id="inc1", title="t"))
         await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
+    return rt, iid
+
+
+async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rt, iid = await runtime_with_a_queued_incident(settings)
+    engine = rt.engine
 
     real_claim, calls = claims.claim, []
 
@@ -53,6 +59,32 @@ async def test_a_failed_claim_is_retried_and_the_worker_keeps_going(settings, mo
                 break
             await asyncio.sleep(0.05)
         assert attempts == 1 and len(calls) >= 2 and not task.done()
+    finally:
+        stop.set()
+        await task
+        await rt.aclose()
+
+
+async def test_an_integration_deleted_while_its_incident_syncs_is_one_log_line(settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    # found by bench/fuzz.py: schemathesis deleted an integration during a sync, and the
+    # worker logged a traceback for recording the outcome of a row that was gone
+    rt, iid = await runtime_with_a_queued_incident(settings)
+    reconciled = asyncio.Event()
+
+    async def deleted_meanwhile(job):  # type: ignore[no-untyped-def]
+        worker_module.current_log.get().append(dict(at=1.0, method="POST", path="/rest/api/3/issue", request_body=None,
+                                                    status=201, response_body=None, duration_ms=1.0))
+        await rt.integrations.delete(iid)
+        reconciled.set()
+
+    monkeypatch.setattr(worker_module, "reconcile", deleted_meanwhile)
+    stop = asyncio.Event()
+    task = asyncio.create_task(rt.worker().run(stop))
+    try:
+        await asyncio.wait_for(reconciled.wait(), 10)
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        assert [r.getMessage() for r in caplog.records if r.exc_info] == []
     finally:
         stop.set()
         await task

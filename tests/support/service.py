@@ -24,6 +24,7 @@ from anyio.from_thread import BlockingPortal
 from jira_sync.devtools.fake_flashduty import WebhookSender
 from jira_sync.settings import Settings
 from jira_sync.web.app import create_app
+from jira_sync.web.server import uvicorn_config
 
 from .configs import FLASHDUTY_URL, JIRA_URL
 
@@ -119,7 +120,8 @@ class ServiceThread(Service):
     def __init__(self, settings: Settings, *, run_worker: bool = True) -> None:
         self.settings = settings
         self.app = create_app(settings, run_worker=run_worker)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="on")
+        # the same limits and protocol as `jira-sync serve`
+        config = uvicorn_config(self.app, settings, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = ""

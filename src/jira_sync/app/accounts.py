@@ -68,9 +68,16 @@ def check_new_password(password: str) -> None:
 
 def check_username(username: str) -> str:
     name = username.strip()
-    if not name or len(name) > 100 or any(ch.isspace() for ch in name):
-        raise AccountError("a user name is 1-100 characters without spaces")
+    if not name or len(name) > 100 or any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise AccountError("a user name is 1-100 printable characters without spaces")
     return name
+
+
+def _could_be_username(name: str) -> bool:
+    try:
+        return check_username(name) == name
+    except AccountError:
+        return False
 
 
 @dataclass
@@ -118,8 +125,11 @@ class Accounts:
 
     async def sign_in(self, username: str, password: str, client: str) -> SignedIn | None:
         """A new session for the right password; None otherwise (and the failure is counted)."""
-        async with read(self.engine) as conn:
-            user = await store.find_user(conn, username.strip())
+        name = username.strip()
+        user = None
+        if _could_be_username(name):  # else no account has it (and PostgreSQL refuses a NUL in a query)
+            async with read(self.engine) as conn:
+                user = await store.find_user(conn, name)
         # ~30 ms of CPU: in a thread (cffi releases the GIL), so webhooks are not held up
         stored = user.password_hash if user else None
         ok = await asyncio.to_thread(lambda: _verify(stored or _dummy_hash(), password))
@@ -167,7 +177,14 @@ class Accounts:
         return hmac.new(self.secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, session_token: str, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(self.csrf_token(session_token), presented or "")
+        return bool(presented) and same_secret(self.csrf_token(session_token), presented or "")
+
+
+def same_secret(expected: str, presented: str) -> bool:
+    """Constant-time comparison of any two texts. `hmac.compare_digest` refuses str with
+    non-ASCII characters (TypeError: a 500 for a hostile form), so both are compared as
+    UTF-8 bytes; `surrogatepass` keeps even a lone surrogate comparable."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass"))
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -41,3 +41,8 @@ class JiraFailed(AppError):
         super().__init__(message)
         self.problem = problem
         self.message = message
+
+
+class JiraRefused(JiraFailed):
+    """Jira answered, and refused what was asked: no such project or issue type (`not_found`),
+    or a value Jira rejects (`refused`). The input was wrong, not Jira (422, not 502)."""

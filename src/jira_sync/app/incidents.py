@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict, dataclass
 
+from ..domain.incident import id_problem
 from ..domain.jira_meta import JiraMeta
 from ..store import incidents as store
 from ..store import queue
@@ -40,6 +41,8 @@ class Incidents:
     ) -> IncidentPage:
         """Newest first, keyset-paginated (fast at any depth)."""
         integ = await self.integrations.row(integration_id)
+        if incident_id is not None and id_problem(incident_id):  # no such id was ever stored
+            return IncidentPage(items=[], next_before=None)
         async with read(self.engine) as conn:
             rows = await store.page(conn, integ.id, state=state, before=before, limit=limit, incident_id=incident_id)
         view = _Viewer(integ)
@@ -63,6 +66,8 @@ class Incidents:
     async def request_sync(self, integration_id: int, incident_id: str) -> IncidentView:
         """The manual trigger: sync this incident to Jira now (its latest snapshot)."""
         integ = await self.integrations.row(integration_id)
+        if id_problem(incident_id):
+            raise _no_incident(integ.id, incident_id)
         self.changes.notify(integ.id)  # a person acting now expects the configuration as it is now
         async with write(self.engine) as conn:
             row = await queue.request_sync(conn, integ.id, incident_id)
@@ -74,6 +79,8 @@ class Incidents:
     async def retry(self, integration_id: int, incident_id: str) -> IncidentView:
         """Try a failed incident again (after fixing what its last error says)."""
         integ = await self.integrations.row(integration_id)
+        if id_problem(incident_id):
+            raise _no_incident(integ.id, incident_id)
         self.changes.notify(integ.id)  # the fix may have been made elsewhere (e.g. the CLI)
         async with write(self.engine) as conn:
             row = await queue.retry_failed(conn, integ.id, incident_id)
@@ -118,14 +125,15 @@ class Incidents:
         )
 
     async def _incident(self, conn: Connection, integration_id: int, incident_id: str) -> IncidentRecord:
-        found = await store.get(conn, integration_id, incident_id)
+        found = None if id_problem(incident_id) else await store.get(conn, integration_id, incident_id)
         if found is None:
             raise _no_incident(integration_id, incident_id)
         return found
 
 
 def _no_incident(integration_id: int, incident_id: str) -> NotFound:
-    return NotFound(f"no event received yet for incident {incident_id} in integration {integration_id}")
+    shown = incident_id if not id_problem(incident_id) else "with this id (no incident id can be like it)"
+    return NotFound(f"no event received yet for incident {shown} in integration {integration_id}")
 
 
 class _Viewer:

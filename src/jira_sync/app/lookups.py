@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from ..domain.integration import JiraConnection
-from ..jira.port import JiraError, JiraPort
+from ..jira.port import JiraAuthError, JiraError, JiraNotFound, JiraPermanentError, JiraPort
 from ..setup import lookups
 from ..setup.lookups import ConnectionResult
-from .errors import JiraFailed
+from .errors import JiraFailed, JiraRefused
 from .integrations import Integrations
 
 
@@ -34,6 +34,10 @@ class JiraLookups:
             try:
                 yield jira
             except JiraError as exc:  # auth and connection errors included
+                if isinstance(exc, JiraPermanentError) and not isinstance(exc, JiraAuthError):
+                    # Jira answered, and what was asked is wrong (no such project, a refused value)
+                    problem = "not_found" if isinstance(exc, JiraNotFound) else "refused"
+                    raise JiraRefused(problem, exc.message) from None
                 raise JiraFailed(getattr(exc, "reason", None) or "jira_error", exc.message) from None
 
     async def check(self, conn: JiraConnection, *, worked_before: bool = False) -> ConnectionResult:

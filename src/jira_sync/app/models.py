@@ -1,13 +1,20 @@
 """The typed answers of the application services: what the API returns and pages show."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from pydantic import BaseModel, Field
 
 # Flashduty signs nothing: the integration's secret travels in this custom header (or as
 # `?secret=` in the URL for senders that cannot set headers).
 SECRET_HEADER = "X-Jira-Sync-Secret"
+
+# Integration ids and list cursors are database row ids: PostgreSQL's `integer` is 32 bits.
+# Every route and body that takes one is bounded by this type, so an id past it is a 422
+# that names the limit, never a driver error.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 
 class WebhookInfo(BaseModel):
@@ -129,3 +136,85 @@ class QueueStatsView(BaseModel):
     linked: int
     oldest_waiting_age_seconds: float
     all_synced: bool
+
+
+class ErrorAnswer(BaseModel):
+    """Every 4xx and 5xx of the REST API."""
+
+    detail: Any = Field(description="what is wrong: a sentence; a list of {loc, msg, type} for invalid fields; "
+                        "or {error, problem, message} when Jira failed")
+
+
+# ------------------------------------------------------------------ /api/jira look-ups
+class ConnectionCheck(BaseModel):
+    ok: bool
+    problem: str | None = Field(description="unreachable, tls, timeout, not_jira, wrong_platform, bad_credentials, "
+                                "token_expired_or_revoked, captcha_required, forbidden, jira_error")
+    message: str
+    deployment: str | None
+    version: str | None
+    account: str | None
+    api_route: str | None = Field(default=None, description="Cloud: `site`, or `gateway` for a scoped token or a "
+                                  "service account (calls go through the Atlassian API gateway)")
+
+
+class JiraItem(BaseModel):
+    """Something Jira lists by id and name; also a priority."""
+
+    id: str
+    name: str
+
+
+class ProjectItem(JiraItem):
+    key: str
+
+
+class IssueTypeItem(JiraItem):
+    subtask: bool
+
+
+class PriorityChoices(BaseModel):
+    available: bool
+    priorities: list[JiraItem]
+    reason: str | None
+
+
+class StatusItem(JiraItem):
+    category: str = Field(description="new | indeterminate | done")
+
+
+class StatusChoices(BaseModel):
+    statuses: list[StatusItem]
+    defaults: dict[str, str] = Field(description="progress -> status name; empty where the workflow has no default")
+    language: str
+
+
+class TextFieldItem(JiraItem):
+    kind: str
+
+
+class RequiredFieldItem(JiraItem):
+    has_default: bool
+    text: bool
+
+
+# ------------------------------------------------------------------ webhooks, health
+class WebhookAnswer(BaseModel):
+    status: str = Field(description="accepted | duplicate")
+    event_id: str
+    incident_id: str | None = None
+    sync: str | None = Field(default=None, description="queued, or why the trigger did not fire")
+    note: str | None = None
+    repaired: list[str] | None = Field(default=None, description="what was changed to store odd free text "
+                                       "(lone surrogates, NUL, over-long words); absent when nothing was")
+
+
+class WebhookRefusal(BaseModel):
+    error: str
+    message: str
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok | unhealthy")
+    database: str
+    queue: QueueStatsView | None = None

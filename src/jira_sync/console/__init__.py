@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from . import pages, setup
-from .auth import CsrfRejected, SignInRequired
+from .auth import CsrfRejected, SignInRequired, UnstorableForm
 from .templating import HERE, render
 
 
@@ -47,5 +47,11 @@ def install(app: FastAPI) -> None:
                       "Nothing was changed: go back, reload the page and try again.",
                       back=request.headers.get("referer"))
 
+    async def unstorable_form(request: Request, exc: Any) -> Response:
+        return render(request, "error.html", 400, heading="Cannot do that",
+                      message="A field holds a NUL character, which cannot be stored. Nothing was changed.",
+                      back=request.headers.get("referer"))
+
+    app.add_exception_handler(UnstorableForm, unstorable_form)
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(CsrfRejected, csrf_rejected)

@@ -26,6 +26,11 @@ class CsrfRejected(Exception):
     pass
 
 
+class UnstorableForm(Exception):
+    """A form field holds a NUL character (`%00`), which PostgreSQL cannot store: answered 400.
+    (Lone surrogates cannot arrive: form decoding replaces invalid UTF-8 with U+FFFD.)"""
+
+
 def accounts(request: Request) -> Accounts:
     return runtime(request).accounts
 
@@ -46,4 +51,6 @@ async def checked_form(request: Request, user: SignedIn) -> FormData:
     token = form.get("csrf_token") or request.headers.get("x-csrf-token")
     if not accounts(request).csrf_ok(user.token, token if isinstance(token, str) else None):
         raise CsrfRejected()
+    if any(isinstance(value, str) and "\x00" in value for value in form.values()):
+        raise UnstorableForm()
     return form

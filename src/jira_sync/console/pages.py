@@ -13,9 +13,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..app.accounts import SESSION_IDLE_SECONDS, SignedIn
+from ..app.accounts import SESSION_IDLE_SECONDS, SignedIn, same_secret
 from ..app.errors import Conflict
-from ..app.models import IncidentDetail
+from ..app.models import IncidentDetail, RowId
 from ..domain.conditions import format_conditions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, accounts, checked_form, signed_in
 from .templating import render, runtime
@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
     def again(error: str, status: int) -> Response:
         return _login_form(request, status, next=form.get("next"), username=username, error=error)
 
-    if not cookie or not isinstance(presented, str) or not secrets.compare_digest(cookie, presented):
+    if not cookie or not isinstance(presented, str) or not same_secret(cookie, presented):
         return again("The sign-in form expired. Please sign in again.", 400)
     if acc.throttled(client):
         return again("Too many failed sign-ins from this address. Wait a few minutes, then try again.", 429)
@@ -109,7 +109,7 @@ async def integrations_page(request: Request, user: User, notice: str = "") -> R
 
 @router.get("/integrations/{integration_id}")
 async def integration_page(
-    request: Request, user: User, integration_id: int, state: str = "", q: str = "", before: int | None = None,
+    request: Request, user: User, integration_id: RowId, state: str = "", q: str = "", before: RowId | None = None,
     notice: str = "",
 ) -> Response:
     rt = runtime(request)
@@ -128,12 +128,12 @@ async def integration_page(
 
 
 @router.post("/integrations/{integration_id}/enable")
-async def enable(request: Request, user: User, integration_id: int) -> Response:
+async def enable(request: Request, user: User, integration_id: RowId) -> Response:
     return await _switch(request, user, integration_id, "enable")
 
 
 @router.post("/integrations/{integration_id}/disable")
-async def disable(request: Request, user: User, integration_id: int) -> Response:
+async def disable(request: Request, user: User, integration_id: RowId) -> Response:
     return await _switch(request, user, integration_id, "disable")
 
 
@@ -147,7 +147,7 @@ async def _switch(request: Request, user: SignedIn, integration_id: int, switch:
 
 
 @router.post("/integrations/{integration_id}/recovery")
-async def run_recovery(request: Request, user: User, integration_id: int) -> Response:
+async def run_recovery(request: Request, user: User, integration_id: RowId) -> Response:
     await checked_form(request, user)
     try:
         await runtime(request).recovery.run_now(integration_id)
@@ -160,7 +160,7 @@ async def run_recovery(request: Request, user: User, integration_id: int) -> Res
 
 
 @router.post("/integrations/{integration_id}/retry-failed")
-async def retry_all_failed(request: Request, user: User, integration_id: int) -> Response:
+async def retry_all_failed(request: Request, user: User, integration_id: RowId) -> Response:
     await checked_form(request, user)
     done = await runtime(request).incidents.retry_all_failed(integration_id)
     log.info("console: %s retried all %d failed incidents of integration %d", user.username, done.retried,
@@ -170,14 +170,14 @@ async def retry_all_failed(request: Request, user: User, integration_id: int) ->
 
 
 @router.get("/integrations/{integration_id}/delete")
-async def confirm_delete(request: Request, user: User, integration_id: int) -> Response:
+async def confirm_delete(request: Request, user: User, integration_id: RowId) -> Response:
     svc = runtime(request).integrations
     row = await svc.row(integration_id)
     return render(request, "confirm_delete.html", id=row.id, name=row.name, incidents=await svc.incident_count(row.id))
 
 
 @router.post("/integrations/{integration_id}/delete")
-async def delete(request: Request, user: User, integration_id: int) -> Response:
+async def delete(request: Request, user: User, integration_id: RowId) -> Response:
     await checked_form(request, user)
     svc = runtime(request).integrations
     row = await svc.row(integration_id)
@@ -187,7 +187,7 @@ async def delete(request: Request, user: User, integration_id: int) -> Response:
 
 
 @router.post("/integrations/{integration_id}/webhook-secret")
-async def rotate_secret(request: Request, user: User, integration_id: int) -> Response:
+async def rotate_secret(request: Request, user: User, integration_id: RowId) -> Response:
     await checked_form(request, user)
     svc = runtime(request).integrations
     row = await svc.row(integration_id)
@@ -205,8 +205,8 @@ def _timeline(detail: IncidentDetail) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: e["at"])
 
 
-@router.get("/integrations/{integration_id}/incidents/{incident_id}")
-async def incident_page(request: Request, user: User, integration_id: int, incident_id: str,
+@router.get("/integrations/{integration_id}/incidents/{incident_id:path}")
+async def incident_page(request: Request, user: User, integration_id: RowId, incident_id: str,
                         notice: str = "", error: str = "") -> Response:
     rt = runtime(request)
     row = await rt.integrations.row(integration_id)
@@ -217,18 +217,18 @@ async def incident_page(request: Request, user: User, integration_id: int, incid
                   history_note=note, outcome_words=OUTCOME_WORDS)
 
 
-@router.post("/integrations/{integration_id}/incidents/{incident_id}/sync")
-async def sync_incident(request: Request, user: User, integration_id: int, incident_id: str) -> Response:
+@router.post("/integrations/{integration_id}/incidents/{incident_id:path}/sync")
+async def sync_incident(request: Request, user: User, integration_id: RowId, incident_id: str) -> Response:
     return await _incident_action(request, user, integration_id, incident_id, "sync")
 
 
-@router.post("/integrations/{integration_id}/incidents/{incident_id}/retry")
-async def retry_incident(request: Request, user: User, integration_id: int, incident_id: str) -> Response:
+@router.post("/integrations/{integration_id}/incidents/{incident_id:path}/retry")
+async def retry_incident(request: Request, user: User, integration_id: RowId, incident_id: str) -> Response:
     return await _incident_action(request, user, integration_id, incident_id, "retry")
 
 
-@router.post("/integrations/{integration_id}/incidents/{incident_id}/new-issue")
-async def new_issue(request: Request, user: User, integration_id: int, incident_id: str) -> Response:
+@router.post("/integrations/{integration_id}/incidents/{incident_id:path}/new-issue")
+async def new_issue(request: Request, user: User, integration_id: RowId, incident_id: str) -> Response:
     return await _incident_action(request, user, integration_id, incident_id, "new-issue")
 
 

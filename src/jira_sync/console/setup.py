@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ..app.accounts import SignedIn
-from ..app.errors import CheckFailed, Conflict, Invalid, JiraFailed
+from ..app.errors import CheckFailed, Conflict, Invalid, JiraFailed, JiraRefused
+from ..app.models import RowId
 from ..bootstrap import Runtime
 from ..domain.conditions import ConditionError
 from ..domain.integration import IntegrationConfig, JiraConnection, JiraPlatform
@@ -102,7 +103,7 @@ async def new_integration(request: Request, user: User) -> Response:
 
 
 @router.get("/integrations/{integration_id}/edit/connection")
-async def edit_connection(request: Request, user: User, integration_id: int) -> Response:
+async def edit_connection(request: Request, user: User, integration_id: RowId) -> Response:
     stored = await runtime(request).integrations.get(integration_id)
     values = stored.config.jira.model_dump(mode="json", exclude={"secret"})
     return _step1(request, values, integration_id=integration_id, name=stored.config.name)
@@ -114,7 +115,7 @@ async def check_new_connection(request: Request, user: User) -> Response:
 
 
 @router.post("/integrations/{integration_id}/edit/connection")
-async def check_edited_connection(request: Request, user: User, integration_id: int) -> Response:
+async def check_edited_connection(request: Request, user: User, integration_id: RowId) -> Response:
     return await _check_connection(request, user, integration_id)
 
 
@@ -152,7 +153,7 @@ def _field_label(loc: Any) -> str:
 
 # ------------------------------------------------------------------ step 2
 @router.get("/integrations/{integration_id}/edit")
-async def edit_integration(request: Request, user: User, integration_id: int) -> Response:
+async def edit_integration(request: Request, user: User, integration_id: RowId) -> Response:
     rt = runtime(request)
     stored = await rt.integrations.get(integration_id)
     f = SetupForm.from_config(stored.id, stored.config, stored.jira_meta, seal(rt, stored.config.jira))
@@ -197,8 +198,8 @@ async def search_projects(request: Request, user: User) -> Response:
         return JSONResponse({"error": "the setup form expired: sign in to Jira again"}, status_code=400)
     try:
         found = await rt.lookups.projects(conn, str(form.get("q") or ""), 50)
-    except JiraFailed as exc:
-        return JSONResponse({"error": exc.message}, status_code=502)
+    except JiraFailed as exc:  # Jira refusing the query is the query's fault (422); Jira failing is 502
+        return JSONResponse({"error": exc.message}, status_code=422 if isinstance(exc, JiraRefused) else 502)
     return JSONResponse({"projects": found})
 
 

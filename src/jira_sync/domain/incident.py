@@ -4,9 +4,28 @@ Pure data, no I/O. `sources/flashduty.py` builds these from webhook payloads.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+
+MAX_ID_LENGTH = 128  # the width of events.event_id and incidents.incident_id
+_NOT_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def id_problem(ident: str) -> str | None:
+    """Why `ident` cannot be an incident or event id, or None when it can. Ids are exact
+    (never repaired), fit their columns and travel in URL paths."""
+    if not ident:
+        return "is empty"
+    if len(ident) > MAX_ID_LENGTH:
+        return f"is {len(ident)} characters long; at most {MAX_ID_LENGTH} are allowed"
+    if _NOT_IN_ID.search(ident):
+        return "contains a control character or a lone surrogate (U+D800-U+DFFF)"
+    if ident in (".", ".."):
+        return f"cannot be {ident!r}: ids travel in URL paths"
+    return None
 
 
 class Severity(StrEnum):
@@ -77,3 +96,4 @@ class WebhookEvent:
     event_time: int  # milliseconds since the epoch; 0 when absent
     incident: IncidentSnapshot
     person_name: str = ""
+    repaired: tuple[str, ...] = ()  # what the parser changed to make free text storable

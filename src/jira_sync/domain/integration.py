@@ -6,8 +6,11 @@ Pure pydantic models: validation of shape lives here; validation against a live 
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
+
+from annotated_types import Interval
 
 from pydantic import (
     BaseModel,
@@ -21,6 +24,8 @@ from pydantic import (
 from .conditions import Condition
 from .incident import Severity
 
+ChannelId = Annotated[int, Interval(ge=-(2**63), le=2**63 - 1)]  # int64, as Flashduty sends them
+
 
 class JiraPlatform(StrEnum):
     CLOUD = "cloud"
@@ -30,6 +35,31 @@ class JiraPlatform(StrEnum):
 class JiraAuthKind(StrEnum):
     BASIC = "basic"  # Cloud: email + API token; Server/DC: username + password
     PAT = "pat"  # Data Center 8.14+: Authorization: Bearer <personal access token>
+
+
+def base_url(text: str) -> str:
+    """A Jira base URL: scheme, host, optional port and context path, nothing else.
+
+    A query, fragment or user-info would let the text choose where requests go (`?x=`
+    makes every API path after it part of a query, so any path on the host could be
+    asked for), and credentials belong in their own fields, encrypted."""
+    v = text.strip()
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in v):
+        raise ValueError("must not contain spaces or control characters")
+    if not (v.lower().startswith("https://") or v.lower().startswith("http://")):
+        raise ValueError("must start with https:// or http://")
+    parts = urlsplit(v)
+    if "?" in v or "#" in v:
+        raise ValueError("must be a base URL: no query (?...) or fragment (#...)")
+    if "@" in parts.netloc:
+        raise ValueError("must not carry a user name or password: use the username and secret fields")
+    try:
+        parts.port  # noqa: B018  (raises for a port that is not 0-65535)
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("has no host name")
+    return f"{parts.scheme.lower()}://{parts.netloc}{parts.path}".rstrip("/")
 
 
 class JiraConnection(BaseModel):
@@ -46,10 +76,7 @@ class JiraConnection(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        v = v.strip().rstrip("/")
-        if not (v.startswith("https://") or v.startswith("http://")):
-            raise ValueError("must start with https:// or http://")
-        return v
+        return base_url(v)
 
     @property
     def account_key(self) -> tuple[str, str, str]:
@@ -60,6 +87,12 @@ class JiraConnection(BaseModel):
 
     @model_validator(mode="after")
     def _auth(self) -> "JiraConnection":
+        if self.ca_bundle is not None and not self.ca_bundle.isascii():
+            raise ValueError("ca_bundle is PEM text, which is ASCII: check what was pasted")
+        secret = self.secret.get_secret_value()
+        if self.auth is JiraAuthKind.PAT and not (secret.isascii() and secret.isprintable()):
+            # it travels as an HTTP header value, which is ASCII
+            raise ValueError("a personal access token is printable ASCII: check what was pasted")
         if self.auth is JiraAuthKind.PAT and self.platform is JiraPlatform.CLOUD:
             raise ValueError("personal access tokens are a Server/Data Center feature; Cloud uses email + API token")
         if self.auth is JiraAuthKind.BASIC and not self.username:
@@ -133,7 +166,7 @@ class IntegrationConfig(BaseModel):
     )
     project: str = Field(min_length=1, description="Jira project key (or id)")
     issue_type: str = Field(min_length=1, description="Jira issue type id (or name)")
-    channels: list[int] = Field(default_factory=list, description="Flashduty channel ids; empty = all channels")
+    channels: list[ChannelId] = Field(default_factory=list, description="Flashduty channel ids; empty = all channels")
     severity_map: dict[Severity, str] | None = Field(
         default=None, description="Critical/Warning/Info -> Jira priority id or name"
     )

@@ -6,6 +6,7 @@ HTTP, auth, TLS, the site gate and error mapping live in `client_http.py`.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -42,6 +43,12 @@ CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
 COMMENT_PAGE = 100
 PROJECT_PAGE = 50
 SEARCH_LIMIT = 20
+
+
+def _seg(value: str) -> str:
+    """One URL path segment: a project key, issue type or issue id as typed cannot leave its
+    place (`../`, `?`) nor break the URL (control characters)."""
+    return quote(value, safe="")
 
 
 class JiraClient:
@@ -127,7 +134,7 @@ class JiraClient:
         return found
 
     async def project(self, key_or_id: str) -> Project:
-        return parse.project(await self._get(f"/project/{key_or_id}"))
+        return parse.project(await self._get(f"/project/{_seg(key_or_id)}"))
 
     async def _paged(self, path: str, wrapper: str) -> list[dict[str, Any]] | None:
         """All pages of a new-createmeta endpoint; None when it does not exist (Server < 8.4)."""
@@ -161,7 +168,7 @@ class JiraClient:
     async def issue_types(self, project_key: str) -> list[IssueType]:
         items = None
         if not self._old_createmeta:
-            items = await self._paged(f"/issue/createmeta/{project_key}/issuetypes", "issueTypes")
+            items = await self._paged(f"/issue/createmeta/{_seg(project_key)}/issuetypes", "issueTypes")
         if items is None:
             items = (await self._old_meta(project_key)).get("issuetypes") or []
         return [parse.issue_type(t) for t in items]
@@ -169,7 +176,7 @@ class JiraClient:
     async def create_fields(self, project_key: str, issue_type_id: str) -> list[FieldMeta]:
         items = None
         if not self._old_createmeta:
-            items = await self._paged(f"/issue/createmeta/{project_key}/issuetypes/{issue_type_id}", "fields")
+            items = await self._paged(f"/issue/createmeta/{_seg(project_key)}/issuetypes/{_seg(issue_type_id)}", "fields")
         if items is not None:
             return [parse.field_meta(f) for f in items]
         types = (await self._old_meta(project_key, issue_type_id)).get("issuetypes") or []
@@ -178,7 +185,7 @@ class JiraClient:
         return [parse.field_meta(f, key) for key, f in (types[0].get("fields") or {}).items()]
 
     async def statuses(self, project_key: str, issue_type_id: str) -> list[StatusInfo]:
-        for issue_type in await self._get(f"/project/{project_key}/statuses"):
+        for issue_type in await self._get(f"/project/{_seg(project_key)}/statuses"):
             if str(issue_type.get("id")) == str(issue_type_id):
                 return [parse.status_info(s) for s in issue_type.get("statuses") or []]
         raise JiraPermanentError(f"Issue type {issue_type_id} is not used in project {project_key}.")
@@ -220,32 +227,32 @@ class JiraClient:
 
     async def read_labels(self, id_or_key: str) -> Labelled | None:
         try:
-            return parse.labelled(await self._get(f"/issue/{id_or_key}", fields="labels"))
+            return parse.labelled(await self._get(f"/issue/{_seg(id_or_key)}", fields="labels"))
         except JiraNotFound as exc:
             if exc.endpoint_missing:
                 raise
             return None
 
     async def get_issue(self, id_or_key: str) -> IssueState:
-        return parse.issue_state(await self._get(f"/issue/{id_or_key}", fields="status,priority"))
+        return parse.issue_state(await self._get(f"/issue/{_seg(id_or_key)}", fields="status,priority"))
 
     async def set_priority(self, issue_id: str, priority_id: str) -> None:
         body = {"fields": {"priority": {"id": priority_id}}}
-        await self._http.request("PUT", f"{self._api}/issue/{issue_id}", json_body=body)
+        await self._http.request("PUT", f"{self._api}/issue/{_seg(issue_id)}", json_body=body)
 
     async def transitions(self, issue_id: str) -> list[Transition]:
-        body = await self._get(f"/issue/{issue_id}/transitions", expand="transitions.fields")
+        body = await self._get(f"/issue/{_seg(issue_id)}/transitions", expand="transitions.fields")
         return [parse.transition(t) for t in body.get("transitions") or []]
 
     async def transition(self, issue_id: str, transition_id: str, fields: dict[str, Any] | None = None) -> None:
         body: dict[str, Any] = {"transition": {"id": transition_id}}
         if fields:
             body["fields"] = fields
-        await self._http.request("POST", f"{self._api}/issue/{issue_id}/transitions", json_body=body, write=True)
+        await self._http.request("POST", f"{self._api}/issue/{_seg(issue_id)}/transitions", json_body=body, write=True)
 
     async def add_comment(self, issue_id: str, markdown: str, ref: str) -> Comment:
         body = comment_body(markdown, ref, cloud=self._cloud)
-        answer = await self._http.request("POST", f"{self._api}/issue/{issue_id}/comment", json_body=body, write=True)
+        answer = await self._http.request("POST", f"{self._api}/issue/{_seg(issue_id)}/comment", json_body=body, write=True)
         made = parse.comment(answer, adf_to_text)
         return Comment(id=made.id, text=made.text, ref=ref)
 
@@ -255,7 +262,7 @@ class JiraClient:
         while True:
             # expand=properties is honoured by Server/DC, not in Cloud's spec: refs come from the
             # mark in each body; see below for comments without one.
-            body = await self._get(f"/issue/{issue_id}/comment", startAt=start, maxResults=COMMENT_PAGE,
+            body = await self._get(f"/issue/{_seg(issue_id)}/comment", startAt=start, maxResults=COMMENT_PAGE,
                                    expand="properties")
             page = parse.page_items(body, "comments")
             result += [parse.comment(c, adf_to_text) for c in page]

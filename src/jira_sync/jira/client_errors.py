@@ -9,6 +9,7 @@ idempotency key.
 from __future__ import annotations
 
 import ssl
+from http import HTTPStatus
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -70,10 +71,13 @@ def _describe(messages: list[str], errors: dict[str, str], fallback: str) -> str
     return "; ".join(parts) if parts else fallback
 
 
-def _snippet(body: Any) -> str:
-    text = body if isinstance(body, str) else ""
-    text = " ".join(text.split())
-    return (text[:200] + "...") if len(text) > 200 else text
+def status_line(status: int) -> str:
+    """`403 Forbidden`: how an answer that is not Jira's JSON is reported. Its body is never
+    repeated: behind a URL someone typed it can be any internal page."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _auth_error(headers: Mapping[str, str], text: str, site: Site, **kw: Any) -> JiraAuthError:
@@ -88,7 +92,7 @@ def _auth_error(headers: Mapping[str, str], text: str, site: Site, **kw: Any) ->
             reason="captcha_required", **kw,
         )
     if kw.get("status") == 403:
-        return JiraAuthError(text or "Jira refused the request (403): the user lacks a permission.",
+        return JiraAuthError(text or f"Jira refused the request ({status_line(403)}): the user lacks a permission.",
                              reason="forbidden", **kw)
     if site.cloud and "scope" in text.lower():
         # the API gateway knows the token, but not for this call ("scope does not match")
@@ -115,7 +119,7 @@ def error_for_response(
         return None
     messages, errors = jira_messages(body)
     kw: dict[str, Any] = {"status": status, "error_messages": messages, "errors": errors}
-    text = _describe(messages, errors, _snippet(body))
+    text = _describe(messages, errors, "")
     if 300 <= status < 400:
         # A REST API does not redirect; this is http->https, a missing context path or SSO.
         return JiraConnectError(
@@ -130,20 +134,20 @@ def error_for_response(
         # A 429 is refused before processing; a 503 from a proxy may not be, so a write
         # is treated as unknown (cheap: the caller only looks before writing again).
         return JiraRetryableError(
-            f"Jira is {what} ({status}){f'; retry after {retry_after:.0f} s' if retry_after else ''}"
+            f"Jira is {what} ({status_line(status)}){f'; retry after {retry_after:.0f} s' if retry_after else ''}"
             f"{': ' + text if text else ''}",
             retry_after=retry_after, outcome_unknown=write and status == 503, **kw)
     if status >= 500 or status == 408:
-        return JiraRetryableError(f"Jira answered {status} to {method} {path}{': ' + text if text else ''}",
+        return JiraRetryableError(f"Jira answered {status_line(status)} to {method} {path}{': ' + text if text else ''}",
                                   outcome_unknown=write, **kw)
     if status in (404, 410):
         gone = " (this Jira API was removed)" if status == 410 else ""
         # Jira's own "not found" has its error body; anything else (Jersey's "null for uri", a
         # proxy's page) means the site has no such endpoint, not that the thing is missing.
         jira_said = isinstance(body, dict) and ("errorMessages" in body or "errors" in body)
-        return JiraNotFound(text or f"Jira answered {status}{gone} to {method} {path}",
+        return JiraNotFound(text or f"Jira answered {status_line(status)}{gone} to {method} {path}",
                             endpoint_missing=status == 404 and not jira_said, **kw)
-    return JiraPermanentError(text or f"Jira answered {status} to {method} {path}", **kw)
+    return JiraPermanentError(text or f"Jira answered {status_line(status)} to {method} {path}", **kw)
 
 
 def _is_tls(exc: BaseException) -> bool:

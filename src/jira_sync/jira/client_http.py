@@ -19,7 +19,7 @@ import httpx
 from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
 from .client_errors import Site, error_for_response, error_for_transport
 from .gateway import DEFAULT_GATEWAY, TENANT_INFO, CloudRoute, cloud_id_of
-from .port import Exchange, ExchangeHook, JiraAuthError, JiraConnectError, JiraError
+from .port import Exchange, ExchangeHook, JiraAuthError, JiraConnectError, JiraError, JiraPermanentError
 from .ratelimit import SiteGate
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class JiraHttp:
         self._config_error: JiraError | None = None
         try:
             verify: ssl.SSLContext | bool = tls_verify(conn)
-        except (ssl.SSLError, ValueError) as exc:
+        except (ssl.SSLError, ValueError, TypeError) as exc:  # TypeError: ssl takes only ASCII PEM
             # A broken CA bundle is reported by the first call (the connection check), not
             # at construction, so wiring never fails on one bad integration.
             verify = True
@@ -177,7 +177,10 @@ class JiraHttp:
         if self._config_error:
             raise self._config_error
         target = path if on_site else self.route.target(path)
-        request = self._client.build_request(method, target, params=params, json=json_body)
+        try:
+            request = self._client.build_request(method, target, params=params, json=json_body)
+        except httpx.InvalidURL as exc:  # a value from a form or body that no URL can carry
+            raise JiraPermanentError(f"cannot ask Jira for {method} {path[:100]}: {exc}") from None
         shown_path = request.url.raw_path.decode("ascii", "replace")
         started = time.perf_counter()
         response: httpx.Response | None = None

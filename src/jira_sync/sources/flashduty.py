@@ -3,17 +3,36 @@
 Strict only where the sync cannot go on without it (a JSON object with an
 `incident.incident_id`); tolerant everywhere else, because Flashduty adds fields and
 event types over time and treats every field as optional (flashduty.md §1).
+
+The input rules (README, "Input rules") are applied here, once, so that no store, page,
+API answer or Jira request ever sees a value it cannot hold:
+
+- Identifiers (`incident_id`, `event_id`) are exact: 1-128 characters, no control
+  characters, no lone surrogates, not "." or ".." (they travel in URL paths). Anything
+  else is a `PayloadError` (400): an id cannot be repaired without becoming another id.
+- Numbers: every integer in the body fits int64, every other number is finite, and
+  `NaN`/`Infinity` are not JSON. `event_time` is at least 0. Otherwise a `PayloadError`.
+  (Flashduty's sender is Go: its int64 fields and encoder cannot produce these.)
+- Free text (title, description, labels, fields, names, URLs) is kept, with each lone
+  surrogate and NUL replaced by U+FFFD; the words `event_type`, `incident_severity` and
+  `progress` are cut to their columns' widths (32, 16, 16). `WebhookEvent.repaired` says
+  what was changed, and the webhook's 200 answer repeats it. Flashduty never retries a
+  4xx, so repairing odd text keeps the event instead of losing it.
+- `labels` and `fields` nest at most `MAX_DEPTH` levels: deeper is a `PayloadError`.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from typing import Any
 
-from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
+from jira_sync.domain import json_input
+from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent, id_problem
+from jira_sync.domain.json_input import INT64_MAX, INT64_MIN, MAX_DEPTH, REPLACEMENT, UNSTORABLE, shorten
 
-__all__ = ["PayloadError", "parse_webhook"]
+__all__ = ["MAX_DEPTH", "PayloadError", "parse_webhook"]
+
+WORD_WIDTHS = {"event_type": 32, "incident.incident_severity": 16, "incident.progress": 16}
 
 
 class PayloadError(ValueError):
@@ -24,9 +43,10 @@ def parse_webhook(body: bytes) -> WebhookEvent:
     """Parse one Incident Webhook or Custom Action delivery.
 
     Raises `PayloadError` when the body is not JSON, not a JSON object, has no
-    `incident` object, or has no non-empty `incident.incident_id`. Everything else is
-    optional: unknown fields and event types are kept or ignored, numbers sent as
-    strings are coerced, and wrong-typed optional fields fall back to their defaults.
+    `incident` object, has no valid `incident.incident_id`, or breaks one of the input
+    rules above. Everything else is optional: unknown fields and event types are kept or
+    ignored, numbers sent as strings are coerced, and wrong-typed optional fields fall
+    back to their defaults.
 
     `event_id` is read from the top level, or from inside `incident` (one Flashduty
     doc example puts it there, flashduty.md §2). When neither has one, the id is
@@ -41,71 +61,122 @@ def parse_webhook(body: bytes) -> WebhookEvent:
         raise PayloadError("`incident` is missing")
     if not isinstance(incident, dict):
         raise PayloadError(f"`incident` is {_kind(incident)}, not an object")
-    incident_id = _text(incident.get("incident_id")).strip()
+    incident_id = _identifier(incident.get("incident_id"), "incident.incident_id")
     if not incident_id:
         raise PayloadError("`incident.incident_id` is missing or empty")
 
-    event_id = _text(data.get("event_id")).strip() or _text(incident.get("event_id")).strip()
+    event_id = _identifier(data.get("event_id"), "event_id") or _identifier(incident.get("event_id"), "incident.event_id")
     if not event_id:
         event_id = "sha256:" + hashlib.sha256(body).hexdigest()
+    fix = _Repairs()
     person = data.get("person")
+    event_type = fix.word(data.get("event_type"), "event_type")
+    snapshot = _snapshot(incident_id, incident, fix)
     return WebhookEvent(
         event_id=event_id,
-        event_type=_text(data.get("event_type")).strip(),
-        event_time=_int(data.get("event_time")),  # milliseconds (flashduty.md §1)
-        incident=_snapshot(incident_id, incident),
-        person_name=_text(person.get("person_name")) if isinstance(person, dict) else "",
+        event_type=event_type,
+        event_time=_int(data.get("event_time"), "event_time", minimum=0),  # milliseconds (flashduty.md §1)
+        incident=snapshot,
+        person_name=fix.text(person.get("person_name"), "person.person_name") if isinstance(person, dict) else "",
+        repaired=fix.notes(),
     )
 
 
 def _load(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError as e:
-        raise PayloadError(
-            f"body is not JSON: {e.msg} at line {e.lineno} column {e.colno} (char {e.pos})"
-        ) from None
-    except UnicodeDecodeError as e:  # json.loads(bytes) decodes UTF-8/16/32 first
-        raise PayloadError(f"body is not JSON: invalid {e.encoding} at byte {e.start}") from None
-    except RecursionError:
-        raise PayloadError("body is not usable JSON: nested too deeply") from None
+        data = json_input.loads(body)
+    except json_input.JsonRejected as e:
+        raise PayloadError(str(e)) from None
     if not isinstance(data, dict):
         raise PayloadError(f"body is {_kind(data)}, not a JSON object")
     return data
 
 
-def _snapshot(incident_id: str, inc: dict[str, Any]) -> IncidentSnapshot:
-    # `incident_severity`/`progress` are kept verbatim, even an unknown word from a
-    # newer Flashduty; the domain decides what to do with it.
+def _identifier(value: Any, path: str) -> str:
+    """An id, exactly as sent (numbers become their decimal text), or "" when absent."""
+    ident = _plain(value).strip()
+    problem = id_problem(ident) if ident else None
+    if problem:
+        raise PayloadError(f"`{path}` {problem}")
+    return ident
+
+
+class _Repairs:
+    """Free text made storable, and a note of each field that had to be changed."""
+
+    def __init__(self) -> None:
+        self.replaced: list[str] = []
+        self.cut: list[str] = []
+
+    def text(self, value: Any, path: str) -> str:
+        return self.clean(_plain(value), path)
+
+    def clean(self, text: str, path: str) -> str:
+        if (text.isascii() and "\x00" not in text) or UNSTORABLE.search(text) is None:  # the first is quicker
+            return text
+        if path not in self.replaced:
+            self.replaced.append(path)
+        return UNSTORABLE.sub(REPLACEMENT, text)
+
+    def word(self, value: Any, path: str) -> str:
+        word = self.text(value, path).strip()
+        width = WORD_WIDTHS[path]
+        if len(word) > width:
+            self.cut.append(path)
+            word = word[:width]
+        return word
+
+    def tree(self, value: Any, path: str, depth: int = 1) -> Any:
+        """A copy of a JSON value with every key and string cleaned; at most MAX_DEPTH deep."""
+        if isinstance(value, str):
+            return self.clean(value, path)
+        if depth > MAX_DEPTH and isinstance(value, (dict, list)):
+            raise PayloadError(f"`{path}` nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            return {self.clean(str(k), path): self.tree(v, path, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.tree(v, path, depth + 1) for v in value]
+        return value
+
+    def notes(self) -> tuple[str, ...]:
+        notes = []
+        if self.replaced:
+            notes.append(f"lone surrogates or NUL characters replaced with U+FFFD in: {', '.join(self.replaced)}")
+        for path in self.cut:
+            notes.append(f"{path} cut to {WORD_WIDTHS[path]} characters")
+        return tuple(notes)
+
+
+def _snapshot(incident_id: str, inc: dict[str, Any], fix: _Repairs) -> IncidentSnapshot:
+    # `incident_severity`/`progress` are kept verbatim (up to their width), even an unknown
+    # word from a newer Flashduty; the domain decides what to do with it.
     fields = inc.get("fields")
     return IncidentSnapshot(
         incident_id=incident_id,
-        title=_text(inc.get("title")),
-        description=_text(inc.get("description")),
-        severity=_text(inc.get("incident_severity")).strip(),
-        progress=_text(inc.get("progress")).strip(),
-        channel_id=_int(inc.get("channel_id")),
-        channel_name=_text(inc.get("channel_name")),
-        labels=_labels(inc.get("labels")),
-        fields=dict(fields) if isinstance(fields, dict) else {},
-        detail_url=_text(inc.get("detail_url")).strip(),
-        num=_text(inc.get("num")).strip(),
-        created_at=_int(inc.get("created_at")),  # unix seconds, 0 = unset
-        updated_at=_int(inc.get("updated_at")),  # unix seconds, 0 = unset
+        title=fix.text(inc.get("title"), "incident.title"),
+        description=fix.text(inc.get("description"), "incident.description"),
+        severity=fix.word(inc.get("incident_severity"), "incident.incident_severity"),
+        progress=fix.word(inc.get("progress"), "incident.progress"),
+        channel_id=_int(inc.get("channel_id"), "incident.channel_id"),
+        channel_name=fix.text(inc.get("channel_name"), "incident.channel_name"),
+        labels=_labels(inc.get("labels"), fix),
+        fields=fix.tree(fields, "incident.fields") if isinstance(fields, dict) else {},
+        detail_url=fix.text(inc.get("detail_url"), "incident.detail_url").strip(),
+        num=fix.text(inc.get("num"), "incident.num").strip(),
+        created_at=_int(inc.get("created_at"), "incident.created_at"),  # unix seconds, 0 = unset
+        updated_at=_int(inc.get("updated_at"), "incident.updated_at"),  # unix seconds, 0 = unset
     )
 
 
-def _labels(value: Any) -> dict[str, str]:
+def _labels(value: Any, fix: _Repairs) -> dict[str, str]:
     # Labels are a string→string map, absent on manually created incidents (flashduty.md §1).
     if not isinstance(value, dict):
         return {}
-    return {
-        str(k): v if isinstance(v, str) else ("" if v is None else str(v))
-        for k, v in value.items()
-    }
+    value = fix.tree(value, "incident.labels")
+    return {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in value.items()}
 
 
-def _text(value: Any) -> str:
+def _plain(value: Any) -> str:
     """A string field: numbers become their decimal text; anything else is absent."""
     if isinstance(value, str):
         return value
@@ -120,15 +191,25 @@ def _text(value: Any) -> str:
     return ""
 
 
-def _int(value: Any) -> int:
-    """An int64 field: accepts ints, integral floats and numeric strings; otherwise 0."""
-    if isinstance(value, bool):
+def _int(value: Any, path: str, *, minimum: int = INT64_MIN) -> int:
+    """An int64 field: ints, integral floats and numeric strings; 0 for anything else
+    (wrong types fall back to the default); a number out of range is a `PayloadError`."""
+    number = _number(value)
+    if number is None:
         return 0
+    if not minimum <= number <= INT64_MAX:
+        raise PayloadError(f"`{path}` is {shorten(str(number))}, outside {minimum}..{INT64_MAX}")
+    return number
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value) if math.isfinite(value) else 0
-    if isinstance(value, str):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str) and len(value) <= 400:  # past that it is no number we could hold
         s = value.strip()
         try:
             return int(s)
@@ -136,9 +217,9 @@ def _int(value: Any) -> int:
             try:
                 f = float(s)
             except ValueError:
-                return 0
-            return int(f) if math.isfinite(f) else 0
-    return 0
+                return None
+            return int(f) if math.isfinite(f) else None
+    return None
 
 
 def _kind(value: Any) -> str:

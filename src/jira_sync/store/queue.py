@@ -146,7 +146,7 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     row["change_seq"] += 1
     row["comment_seq"] += is_comment
     row["activated"] = row["activated"] or item.activate
-    if event.event_time >= row["snapshot_time"]:
+    if "snapshot" not in row or event.event_time >= row["snapshot_time"]:
         row.update(
             snapshot=snap.to_json(), snapshot_time=event.event_time, title=snap.title[:1000],
             severity=snap.severity[:16], progress=snap.progress[:16],

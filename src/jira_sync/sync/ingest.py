@@ -94,6 +94,8 @@ class Ingestor:
         result["sync"] = "queued" if accepted.queued else outcome
         if not row.enabled:
             result["note"] = "integration disabled: stored, syncs when enabled"
+        if event.repaired:
+            result["repaired"] = list(event.repaired)
         return IngestResult(200, result)
 
     def _trigger(self, row: IntegrationRow) -> Trigger:

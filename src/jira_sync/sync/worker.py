@@ -17,8 +17,9 @@ from typing import Any
 from ..crypto import SecretBox
 from ..jira.port import Exchange, JiraError
 from ..settings import Settings
+from ..sources.flashduty_api import FlashdutyApiError
 from ..store import claims, queue
-from ..store.db import Engine
+from ..store.db import ConstraintViolated, Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from ..store.integrations import IntegrationRow
 from .adopt import CreateLimits
@@ -54,6 +55,10 @@ def record_exchange(ex: Exchange) -> None:
                 duration_ms=round(ex.duration_ms, 2),
             )
         )
+
+
+class IntegrationGone(Exception):
+    """A claimed incident's integration was deleted meanwhile (a person's action, not a fault)."""
 
 
 class Worker:
@@ -195,7 +200,7 @@ class Worker:
             return
         except Exception as exc:  # every failure becomes visible state, never a lost update
             fate = await self.outages.failed(row, integration, exc)
-            if not isinstance(exc, JiraError):
+            if not isinstance(exc, (JiraError, FlashdutyApiError, IntegrationGone)):  # expected: one line
                 log.exception("incident row %s failed: %s", row.id, fate.error)
             else:
                 log.info("incident row %s: %s (retry at %s)", row.id, fate.error, fate.retry_at)
@@ -217,13 +222,16 @@ class Worker:
         leased and is taken up again when the lease runs out: nothing is lost."""
         try:
             return await write
+        except ConstraintViolated:  # its integration was deleted while it synced: nothing left to record
+            log.info("worker: an incident's row was deleted before its outcome was recorded")
+            return None
         except Exception:
             log.exception("worker: could not record the outcome; the incident is retried after its lease")
             return None
 
     def _job(self, row: IncidentRecord, link: JiraLink, integration: IntegrationRow | None) -> Job:
         if integration is None:
-            raise LookupError("the integration was deleted")
+            raise IntegrationGone("the integration was deleted")
         c = self.clients.get(integration)
         return Job(self.engine, self.owner, row, link, c.config, c.meta, c.jira, c.flashduty, c.workflow, c.memory,
                    self.limits)

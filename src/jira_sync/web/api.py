@@ -11,18 +11,21 @@ from ..app.incidents import Incidents
 from ..app.integrations import Integrations
 from ..app.models import (
     CheckResult,
+    ErrorAnswer,
     IncidentDetail,
     IncidentPage,
     IncidentView,
     IntegrationView,
     QueueStatsView,
     RetriedView,
+    RowId,
     SavedIntegration,
     SiteStateView,
     WebhookInfo,
 )
 from ..bootstrap import Runtime
 from ..domain.integration import IntegrationConfig
+from .input import StrictJsonRoute, refuse_unreadable_json
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -49,7 +52,17 @@ def _incidents(request: Request) -> Incidents:
 
 IntegrationsDep = Annotated[Integrations, Depends(_integrations)]
 IncidentsDep = Annotated[Incidents, Depends(_incidents)]
-router = APIRouter(prefix="/api", dependencies=[Depends(require_admin)])
+# every status an /api route can answer besides its 2xx, so that the OpenAPI document is
+# complete (schemathesis checks answers against it)
+ERROR_ANSWERS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorAnswer, "description": what} for code, what in (
+        (400, "the request could not be read"), (401, "missing or wrong admin token"), (404, "no such integration or incident"),
+        (408, "the body did not arrive in time"), (409, "not possible in this state"),
+        (422, "invalid input: says which field and why"), (502, "Jira failed: `problem` says how"),
+    )
+}
+router = APIRouter(prefix="/api", dependencies=[Depends(require_admin), Depends(refuse_unreadable_json)],
+                   route_class=StrictJsonRoute, responses=ERROR_ANSWERS)
 
 
 # ------------------------------------------------------------------ integrations
@@ -65,41 +78,41 @@ async def create_integration(svc: IntegrationsDep, config: IntegrationConfig, ch
 
 
 @router.get("/integrations/{integration_id}", tags=["integrations"])
-async def get_integration(svc: IntegrationsDep, integration_id: int) -> IntegrationView:
+async def get_integration(svc: IntegrationsDep, integration_id: RowId) -> IntegrationView:
     return await svc.view(integration_id)
 
 
 @router.put("/integrations/{integration_id}", tags=["integrations"])
 async def update_integration(
-    svc: IntegrationsDep, integration_id: int, changes: Annotated[dict[str, Any], Body()], check: bool = True
+    svc: IntegrationsDep, integration_id: RowId, changes: Annotated[dict[str, Any], Body()], check: bool = True
 ) -> SavedIntegration:
     """Replace some or all of the configuration. Secrets left out keep their stored values."""
     return await svc.update(integration_id, changes, check=check)
 
 
 @router.delete("/integrations/{integration_id}", status_code=204, tags=["integrations"])
-async def delete_integration(svc: IntegrationsDep, integration_id: int) -> None:
+async def delete_integration(svc: IntegrationsDep, integration_id: RowId) -> None:
     await svc.delete(integration_id)
 
 
 @router.post("/integrations/{integration_id}/enable", tags=["integrations"])
-async def enable_integration(svc: IntegrationsDep, integration_id: int) -> IntegrationView:
+async def enable_integration(svc: IntegrationsDep, integration_id: RowId) -> IntegrationView:
     return await svc.set_enabled(integration_id, True)
 
 
 @router.post("/integrations/{integration_id}/disable", tags=["integrations"])
-async def disable_integration(svc: IntegrationsDep, integration_id: int) -> IntegrationView:
+async def disable_integration(svc: IntegrationsDep, integration_id: RowId) -> IntegrationView:
     return await svc.set_enabled(integration_id, False)
 
 
 @router.post("/integrations/{integration_id}/check", tags=["integrations"])
-async def check_integration(svc: IntegrationsDep, integration_id: int) -> CheckResult:
+async def check_integration(svc: IntegrationsDep, integration_id: RowId) -> CheckResult:
     """Check the stored configuration against Jira again (and refresh the cached metadata)."""
     return CheckResult(**(await svc.recheck(integration_id)).as_dict())
 
 
 @router.post("/integrations/{integration_id}/webhook-secret", tags=["integrations"])
-async def rotate_webhook_secret(svc: IntegrationsDep, integration_id: int) -> WebhookInfo:
+async def rotate_webhook_secret(svc: IntegrationsDep, integration_id: RowId) -> WebhookInfo:
     """Generate a new webhook secret (the old one stops working at once)."""
     return await svc.rotate_webhook_secret(integration_id)
 
@@ -108,41 +121,41 @@ async def rotate_webhook_secret(svc: IntegrationsDep, integration_id: int) -> We
 @router.get("/integrations/{integration_id}/incidents", tags=["incidents"])
 async def list_incidents(
     svc: IncidentsDep,
-    integration_id: int,
+    integration_id: RowId,
     state: Literal["idle", "pending", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(description="cursor: `next_before` of the previous page")] = None,
+    before: Annotated[RowId | None, Query(description="cursor: `next_before` of the previous page")] = None,
 ) -> IncidentPage:
     """Newest first, keyset-paginated (fast at any depth)."""
     return await svc.page(integration_id, state=state, before=before, limit=limit)
 
 
-@router.get("/integrations/{integration_id}/incidents/{incident_id}", tags=["incidents"])
-async def get_incident(svc: IncidentsDep, integration_id: int, incident_id: str) -> IncidentDetail:
+@router.get("/integrations/{integration_id}/incidents/{incident_id:path}", tags=["incidents"])
+async def get_incident(svc: IncidentsDep, integration_id: RowId, incident_id: str) -> IncidentDetail:
     """The Jira link, the events received and every Jira request with its answer."""
     return await svc.detail(integration_id, incident_id)
 
 
-@router.post("/integrations/{integration_id}/incidents/{incident_id}/sync", tags=["incidents"])
-async def sync_incident(svc: IncidentsDep, integration_id: int, incident_id: str) -> IncidentView:
+@router.post("/integrations/{integration_id}/incidents/{incident_id:path}/sync", tags=["incidents"])
+async def sync_incident(svc: IncidentsDep, integration_id: RowId, incident_id: str) -> IncidentView:
     """The manual trigger: sync this incident to Jira now (its latest snapshot)."""
     return await svc.request_sync(integration_id, incident_id)
 
 
 @router.post("/integrations/{integration_id}/retry-failed", tags=["incidents"])
-async def retry_all_failed(svc: IncidentsDep, integration_id: int) -> RetriedView:
+async def retry_all_failed(svc: IncidentsDep, integration_id: RowId) -> RetriedView:
     """Queue every failed incident of the integration again (after fixing what their errors say)."""
     return await svc.retry_all_failed(integration_id)
 
 
-@router.post("/integrations/{integration_id}/incidents/{incident_id}/retry", tags=["incidents"])
-async def retry_incident(svc: IncidentsDep, integration_id: int, incident_id: str) -> IncidentView:
+@router.post("/integrations/{integration_id}/incidents/{incident_id:path}/retry", tags=["incidents"])
+async def retry_incident(svc: IncidentsDep, integration_id: RowId, incident_id: str) -> IncidentView:
     """Try a failed incident again (after fixing what its last_error says)."""
     return await svc.retry(integration_id, incident_id)
 
 
-@router.post("/integrations/{integration_id}/incidents/{incident_id}/new-issue", tags=["incidents"])
-async def new_issue_for_incident(svc: IncidentsDep, integration_id: int, incident_id: str) -> IncidentView:
+@router.post("/integrations/{integration_id}/incidents/{incident_id:path}/new-issue", tags=["incidents"])
+async def new_issue_for_incident(svc: IncidentsDep, integration_id: RowId, incident_id: str) -> IncidentView:
     """The linked issue was deleted in Jira (the incident failed saying so): create a fresh
     issue for the incident, with its comments. 409 unless the issue was found deleted."""
     return await svc.new_issue(integration_id, incident_id)
@@ -150,7 +163,7 @@ async def new_issue_for_incident(svc: IncidentsDep, integration_id: int, inciden
 
 # ------------------------------------------------------------------ queue
 @router.get("/queue", tags=["queue"])
-async def queue_status(svc: IncidentsDep, integration_id: int | None = None) -> QueueStatsView:
+async def queue_status(svc: IncidentsDep, integration_id: RowId | None = None) -> QueueStatsView:
     return await svc.queue_stats(integration_id)
 
 

@@ -8,11 +8,14 @@ from typing import Any, AsyncIterator
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import console
+from ..app.models import Health
 from ..bootstrap import start_runtime
 from ..settings import Settings
 from . import api, api_jira, api_recovery, errors, webhooks
+from .input import BodyDeadline
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ def create_app(
         "`Authorization: Bearer <admin token>`; webhooks need the integration's secret.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
+    if settings.trusted_proxy_list:  # the client address from X-Forwarded-For, only from these
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(api_jira.router)
@@ -48,7 +54,8 @@ def create_app(
     errors.install(app, console.error_page)
     console.install(app)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness, database and queue state")
+    @app.get("/healthz", tags=["health"], summary="Liveness, database and queue state", response_model=Health,
+             responses={503: {"model": Health, "description": "the database is unavailable"}})
     async def healthz(request: Request) -> JSONResponse:
         rt = request.app.state.runtime
         try:

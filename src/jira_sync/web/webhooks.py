@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..app.models import SECRET_HEADER
+from ..app.models import SECRET_HEADER, ErrorAnswer, RowId, WebhookAnswer, WebhookRefusal
 
 router = APIRouter(tags=["webhooks"])
 
@@ -17,9 +17,19 @@ router = APIRouter(tags=["webhooks"])
 @router.post(
     "/webhooks/flashduty/{integration_id}",
     summary="Receive a Flashduty incident event",
-    responses={200: {"description": "stored (or a duplicate)"}, 400: {}, 401: {}, 413: {}, 415: {}},
+    response_model=WebhookAnswer,
+    responses={
+        200: {"description": "stored completely (or a duplicate); `repaired` says what odd text was made storable"},
+        **{code: {"model": WebhookRefusal, "description": what} for code, what in (
+            (400, "not a Flashduty event we can store: `message` says why; nothing was stored"),
+            (401, "missing or wrong webhook secret, or no such integration"),
+            (413, "body larger than MAX_BODY_BYTES"), (415, "not application/json"),
+            (503, "the database is unavailable; nothing was stored"))},
+        408: {"model": ErrorAnswer, "description": "the body did not arrive within BODY_TIMEOUT"},
+        422: {"model": ErrorAnswer, "description": "the integration id in the path is not a valid id"},
+    },
 )
-async def flashduty_webhook(integration_id: int, request: Request) -> JSONResponse:
+async def flashduty_webhook(integration_id: RowId, request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
     limit = runtime.settings.max_body_bytes
     ctype = request.headers.get("content-type", "")
