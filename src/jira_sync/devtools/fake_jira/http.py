@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .auth import AuthError, authenticate
@@ -116,7 +116,10 @@ def endpoint(site: "FakeJira", fn: Callable[[Call], Response], *, anonymous: boo
         api = request.path_params.get("api", "2")
         if versioned and api not in site.api_versions:  # Server/DC has no /rest/api/3
             return not_found(request)
-        raw = await request.body() if request.method in ("POST", "PUT") else b""
+        try:
+            raw = await request.body() if request.method in ("POST", "PUT") else b""
+        except ClientDisconnect:  # the client died mid-body (a soak's SIGKILL): Jira sees nothing
+            return Response(status_code=400)
         base = base_url(request)
         gateway = bool(request.scope.get(PREFIX_KEY))
         try:
