@@ -20,8 +20,9 @@ What runs (2 cores, so every party is its own process or thread):
 - chaos: SIGKILL of a random service process at random moments, restarted at once on the
   same port (`--kills`), Jira faults (429 with Retry-After, 503, timeouts, answers lost
   after a create, a comment or a transition was applied, connection resets), Cloud's
-  search index lagging (`--lag`), and with `--pg-restart` one PostgreSQL restart (it
-  restarts the machine's server: never while others use it).
+  search index lagging (`--lag`), and with `--pg-restart` one PostgreSQL restart mid-run,
+  of a cluster the soak starts for itself (bench/private_pg.py: the machine's server is
+  shared and never restarted).
 
 At the end the faults stop, the queue must drain, and the emulators' state is checked:
 exactly one issue per incident, each Flashduty comment exactly once, the priority and
@@ -34,7 +35,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,6 +50,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from procs import HOST, Procs, child_env, free_port  # noqa: E402
+from private_pg import PrivatePostgres  # noqa: E402
 
 from jira_sync.crypto import generate_key  # noqa: E402
 from jira_sync.devtools.fake_flashduty import FakeFlashduty, FakeFlashdutyServer  # noqa: E402
@@ -243,22 +244,22 @@ FAULTS = [f for f in FAULTS if f[0] in KINDS]
 
 
 def chaos(opts: Options, service: Service, jira: FakeJira, done: threading.Event, stop: threading.Event,
-          figures: Figures, rng: random.Random, duration: float) -> None:
+          figures: Figures, rng: random.Random, duration: float, pg: PrivatePostgres | None) -> None:
     """Kills, faults and the PostgreSQL restart; then `done`, and the thread lives on until
     `stop`: processes it restarted are its children (PR_SET_PDEATHSIG, bench/procs.py), and
     would get SIGTERM the moment it ended."""
     try:
-        _chaos(opts, service, jira, figures, rng, duration)
+        _chaos(opts, service, jira, figures, rng, duration, pg)
     finally:
         done.set()
         stop.wait()
 
 
 def _chaos(opts: Options, service: Service, jira: FakeJira, figures: Figures, rng: random.Random,
-           duration: float) -> None:
+           duration: float, pg: PrivatePostgres | None) -> None:
     names = ["serve"] + [f"worker-{n}" for n in range(service.workers)]
     kill_times = sorted(rng.uniform(0.05, 0.95) * duration for _ in range(opts.kills))
-    pg_at = duration * 0.5 if opts.pg_restart and opts.store == "postgres" else None
+    pg_at = duration * 0.5 if pg is not None else None
     started = time.monotonic()
     next_fault = 0.0
     while kill_times or pg_at is not None:
@@ -275,16 +276,11 @@ def _chaos(opts: Options, service: Service, jira: FakeJira, figures: Figures, rn
             figures.kills += 1
             time.sleep(rng.uniform(0.0, 1.0))  # down a moment: webhooks meet a closed port
             service.start(name)
-        if pg_at is not None and now >= pg_at:
+        if pg is not None and pg_at is not None and now >= pg_at:
             pg_at = None
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", "restart"],
-                           check=True, capture_output=True)
+            pg.restart()
             figures.pg_restarts += 1
         time.sleep(0.05)
-
-
-def _pg_version() -> str:
-    return sorted(os.listdir("/etc/postgresql"))[-1]
 
 
 # ------------------------------------------------------------------ checking the promises
@@ -355,7 +351,7 @@ def wait_drained(api: httpx.Client, timeout: float) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ one soak
-def database(opts: Options, workdir: Path) -> tuple[str, Any]:
+def database(opts: Options, workdir: Path, admin_url: str = PG_ADMIN) -> tuple[str, Any]:
     if opts.store == "sqlite":
         return f"sqlite:///{workdir}/soak.db", None
     import asyncio
@@ -365,7 +361,7 @@ def database(opts: Options, workdir: Path) -> tuple[str, Any]:
     name = f"jira_sync_soak_{os.getpid()}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
+        conn = await asyncpg.connect(admin_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.execute(f'CREATE DATABASE "{name}"')
@@ -373,14 +369,15 @@ def database(opts: Options, workdir: Path) -> tuple[str, Any]:
             await conn.close()
 
     async def drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
+        conn = await asyncpg.connect(admin_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
 
     asyncio.run(create())
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", lambda: asyncio.run(drop())
+    where = admin_url.removeprefix("postgresql://").rsplit("/", 1)[0]
+    return f"postgresql+asyncpg://{where}/{name}", lambda: asyncio.run(drop())
 
 
 def soak(opts: Options) -> Figures:
@@ -393,7 +390,8 @@ def soak(opts: Options) -> Figures:
     fd = FakeFlashduty()
     fd_server = FakeFlashdutyServer(fd)
     fd_url = fd_server.start()
-    db_url, drop_db = database(opts, workdir)
+    pg = PrivatePostgres().start() if opts.pg_restart and opts.store == "postgres" else None
+    db_url, drop_db = database(opts, workdir, pg.admin_url if pg else PG_ADMIN)
     procs = Procs(workdir)
     env = {
         "JIRA_SYNC_DATABASE_URL": db_url, "JIRA_SYNC_SECRET_KEY": generate_key(), "JIRA_SYNC_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -431,7 +429,7 @@ def soak(opts: Options) -> Figures:
         gap = expected_seconds / max(1.0, figures.events / opts.senders)  # mean pause between one sender's posts
         chaos_done, stop = threading.Event(), threading.Event()
         chaos_thread = threading.Thread(target=chaos, args=(opts, service, jira, chaos_done, stop, figures,
-                                                            random.Random(opts.seed + 1), expected_seconds), daemon=True)
+                                                            random.Random(opts.seed + 1), expected_seconds, pg), daemon=True)
         chaos_thread.start()
 
         def deliver(items: list[dict[str, Any]]) -> None:
@@ -459,6 +457,8 @@ def soak(opts: Options) -> Figures:
         fd_server.stop()
         if drop_db is not None:
             drop_db()
+        if pg is not None:
+            pg.stop()
     return figures
 
 
@@ -491,7 +491,7 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=8, help="concurrent webhook senders")
     parser.add_argument("--lag", type=float, default=5.0, help="Cloud search index lag (s)")
     parser.add_argument("--flavour", choices=["cloud", "server"], default="cloud")
-    parser.add_argument("--pg-restart", action="store_true", help="restart the PostgreSQL server once, mid-run")
+    parser.add_argument("--pg-restart", action="store_true", help="run on a private PostgreSQL cluster and restart it once, mid-run")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--lease", type=float, default=None, help="JIRA_SYNC_LEASE_SECONDS (default: the service's)")
