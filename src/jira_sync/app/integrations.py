@@ -125,7 +125,9 @@ class Integrations:
         try:
             validate_conditions(cfg.conditions)
         except ConditionError as exc:
-            return CheckReport(errors=[f"conditions: {exc}"])
+            report = CheckReport()
+            report.error(f"conditions: {exc}", at="conditions")
+            return report
         async with self.jira(cfg.jira) as jira:
             return await check_integration(cfg, jira)
 

@@ -91,6 +91,8 @@ class SetupForm:
         conds: dict[int, dict[int, ConditionRow]] = {}
         fields: dict[int, FieldRow] = {}
         for name, value in form.items():
+            if (pick := _CHANNEL_PICK.match(name)) and value:
+                state.channel_picks.append(pick.group(1))
             m = _ROW.match(name)
             if not m or not isinstance(value, str):
                 continue
@@ -100,8 +102,6 @@ class SetupForm:
                 setattr(row, attr, value if attr == "vals" else value.strip())
             elif kind == "fm" and b is None and attr in ("source", "name", "target", "default"):
                 setattr(fields.setdefault(a, FieldRow()), attr, value.strip())
-            elif (pick := _CHANNEL_PICK.match(name)) and value:
-                state.channel_picks.append(pick.group(1))
         state.groups = [[conds[g][i] for i in sorted(conds[g])] for g in sorted(conds)]
         state.field_rows = [fields[i] for i in sorted(fields)]
         return state
