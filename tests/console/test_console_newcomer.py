@@ -131,6 +131,20 @@ def test_each_error_is_shown_at_its_field(c, console_stack, changes, field, word
     assert console_stack.api.get("/api/integrations").json() == []
 
 
+@pytest.mark.parametrize(("changes", "field", "words"), [
+    ({"url": "ftp://example.com"}, "url", "Service URL: must start with https:// or http://"),
+    ({"username": ""}, "username", "username is required"),
+    ({"auth": "pat", "platform": "server", "secret": "tökén"}, "secret", "personal access token is printable ASCII"),
+    ({"ca_bundle": "-----BEGIN CERTIFICATE----- é"}, "ca_bundle", "ca_bundle is PEM text"),
+])
+def test_each_sign_in_error_is_shown_at_its_field(c, console_stack, changes, field, words) -> None:  # type: ignore[no-untyped-def]
+    r = start_setup(c, console_stack, **changes)
+    assert r.status_code == 422
+    assert words in html.unescape(_inside(r.text, f"{field}-error"))
+    assert f'href="#{field}"' in _inside(r.text, "form-errors")
+    assert f'id="{field}"' in r.text and 'aria-invalid="true"' in r.text
+
+
 def test_a_bad_channel_id_is_at_the_channels_field_not_among_the_conditions(c, console_stack) -> None:  # type: ignore[no-untyped-def]
     start_setup(c, console_stack)
     step2(c, "pick_project:OPS", name="channels")

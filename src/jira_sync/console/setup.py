@@ -90,12 +90,14 @@ def _connection_form(form: Any, stored: JiraConnection | None) -> dict[str, Any]
 
 
 def _step1(request: Request, values: dict[str, Any], *, integration_id: int | None = None, name: str = "",
-           result: Any = None, errors: list[str] | None = None, status: int = 200) -> Response:
+           result: Any = None, errors: list[Any] | None = None, status: int = 200) -> Response:
     shown = {k: v for k, v in values.items() if k != "secret"}  # a secret is never sent back to the browser
+    errors = [e if isinstance(e, tuple) else (None, e) for e in errors or []]
     action = f"/console/integrations/{integration_id}/edit/connection" if integration_id else "/console/integrations/new"
     cancel = f"/console/integrations/{integration_id}" if integration_id else "/console/"
     return render(request, "setup_connection.html", status, f=shown, integration_id=integration_id,
-                  integration_name=name, result=result, errors=errors or [], action=action, cancel_url=cancel,
+                  integration_name=name, result=result, errors=errors, field_errors=by_field(errors), action=action,
+                  cancel_url=cancel,
                   problem_titles=PROBLEM_TITLES)
 
 
@@ -130,7 +132,8 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
     try:
         conn = JiraConnection.model_validate(values)
     except ValidationError as exc:
-        errors = [f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        errors = [(_step1_field(e["loc"], e["msg"]), f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}")
+                  for e in exc.errors()]
         return _step1(request, values, integration_id=integration_id, name=name, errors=errors, status=422)
     reused = stored is not None and not str(form.get("secret") or "").strip() and conn == stored.config.jira
     result = await rt.lookups.check(conn, worked_before=reused and stored is not None and stored.jira_meta.checked)
@@ -143,6 +146,20 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
         f = SetupForm(conn_token=seal(rt, conn))
     f.sample = sample_text()
     return await _step2(request, rt, f, conn, "load", connection_note=result.message)
+
+
+_STEP1_FIELDS = ("url", "username", "secret", "ca_bundle")
+# rules about the connection as a whole (JiraConnection._auth) start with the field they are about
+_STEP1_RULES = {"Value error, username": "username", "Value error, ca_bundle": "ca_bundle",
+                "Value error, a personal access token is": "secret"}
+
+
+def _step1_field(loc: Any, message: str) -> str | None:
+    """The step-1 field an error is shown at, or None (shown at the top only)."""
+    parts = [str(p) for p in loc if p != "body"]
+    if parts and parts[-1] in _STEP1_FIELDS:
+        return parts[-1]
+    return next((field for start, field in _STEP1_RULES.items() if message.startswith(start)), None)
 
 
 def _field_label(loc: Any) -> str:
