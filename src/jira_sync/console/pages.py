@@ -142,9 +142,17 @@ async def _integration(request: Request, integration_id: int, *, state: str = ""
     first_url = f"{base}?{urlencode(params)}" if before else None
     context = dict(it=it, incidents=page.items, state=state, q=q, next_url=next_url, first_page_url=first_url,
                    notice=notice, conditions_text=format_conditions(it.config.get("conditions")), check=check,
-                   channel_names={c["id"]: c["name"] for c in await rt.integrations.seen_channels(integration_id)},
+                   channel_names=await _channel_names(rt, integration_id, it.config.get("channels")),
                    recovery=await rt.recovery.status(integration_id))
     return render(request, "integration.html", **context)
+
+
+async def _channel_names(rt: Any, integration_id: int, channels: Any) -> dict[int, str]:
+    """Names for the chosen channel ids, from recent incidents (the page refreshes itself: only
+    looked up when channels are chosen at all)."""
+    if not channels:
+        return {}
+    return {c["id"]: c["name"] for c in await rt.integrations.seen_channels(integration_id)}
 
 
 @router.post("/integrations/{integration_id}/enable")

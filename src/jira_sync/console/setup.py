@@ -28,7 +28,7 @@ from ..jira.port import JiraError, JiraPort
 from ..setup.preview import build_preview, create_test_issue, parse_sample, sample_text
 from .auth import checked_form, signed_in
 from .secret_flash import NewSecret, connect_path, remember
-from .setup_errors import by_field, field_id
+from .setup_errors import by_field, config_message, field_id, field_label, step1_field
 from .setup_form import CONDITION_KEYS, FIELD_SOURCES, PROGRESSES, SEVERITIES, SetupForm
 from .setup_jira import Loaded, fill_defaults, load, match_result, meta_for
 from .templating import is_partial, render, runtime
@@ -132,7 +132,7 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
     try:
         conn = JiraConnection.model_validate(values)
     except ValidationError as exc:
-        errors = [(_step1_field(e["loc"], e["msg"]), f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}")
+        errors = [(step1_field(e["loc"], e["msg"]), f"{field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}")
                   for e in exc.errors()]
         return _step1(request, values, integration_id=integration_id, name=name, errors=errors, status=422)
     reused = stored is not None and not str(form.get("secret") or "").strip() and conn == stored.config.jira
@@ -146,28 +146,6 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
         f = SetupForm(conn_token=seal(rt, conn))
     f.sample = sample_text()
     return await _step2(request, rt, f, conn, "load", connection_note=result.message)
-
-
-_STEP1_FIELDS = ("url", "username", "secret", "ca_bundle")
-# rules about the connection as a whole (JiraConnection._auth) start with the field they are about
-_STEP1_RULES = {"Value error, username": "username", "Value error, ca_bundle": "ca_bundle",
-                "Value error, a personal access token is": "secret"}
-
-
-def _step1_field(loc: Any, message: str) -> str | None:
-    """The step-1 field an error is shown at, or None (shown at the top only)."""
-    parts = [str(p) for p in loc if p != "body"]
-    if parts and parts[-1] in _STEP1_FIELDS:
-        return parts[-1]
-    return next((field for start, field in _STEP1_RULES.items() if message.startswith(start)), None)
-
-
-def _field_label(loc: Any) -> str:
-    names = {"url": "Service URL", "username": "Username", "secret": "Secret", "platform": "Platform type",
-             "auth": "Sign-in method", "ca_bundle": "CA certificates"}
-    parts = [str(p) for p in loc if p not in ("body",)]
-    label = names.get(parts[-1], parts[-1]) if parts else ""
-    return f"{label}: " if label else ""
 
 
 # ------------------------------------------------------------------ step 2
@@ -295,19 +273,6 @@ async def _channel_picker(rt: Runtime, f: SetupForm) -> dict[str, Any]:
     return {"seen_channels": seen, "picked_channels": set(chosen), "typed_channels": typed}
 
 
-_LABELS = {"name": "Name", "project": "Project", "issue_type": "Issue type", "channels": "Channels",
-           "conditions": "Conditions", "severity_map": "Severity", "status_map": "Status", "flashduty": "Flashduty",
-           "jira": "Jira connection"}
-
-
-def _pydantic_message(e: Any) -> str:
-    loc = [str(p) for p in e["loc"]]
-    label = _LABELS.get(loc[0], loc[0]) if loc else ""
-    if loc[:1] == ["field_map"] and len(loc) > 1 and loc[1].isdigit():
-        label = f"Field mapping {int(loc[1]) + 1}"
-    return f"{label}: {e['msg'].removeprefix('Value error, ')}" if label else e["msg"]
-
-
 def _who(request: Request) -> str:
     user = getattr(request.state, "user", None)
     return user.username if user else "?"
@@ -330,7 +295,7 @@ async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn
     try:
         cfg = IntegrationConfig.model_validate(data)
     except ValidationError as exc:
-        ctx["errors"] += [(field_id(e["loc"], f), _pydantic_message(e)) for e in exc.errors()]
+        ctx["errors"] += [(field_id(e["loc"], f), config_message(e)) for e in exc.errors()]
         return
     if action == "save":
         await _save(request, rt, f, cfg, ctx)
