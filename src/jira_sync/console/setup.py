@@ -194,8 +194,8 @@ async def _project_matches(request: Request, rt: Runtime, conn: JiraConnection, 
     try:
         found = await rt.lookups.projects(conn, query, 50)
     except JiraFailed as exc:  # Jira refusing the query is the query's fault (422); Jira failing is 502
-        return render(request, "error.html", 422 if isinstance(exc, JiraRefused) else 502, heading="Jira answered",
-                      message=exc.message)
+        return render(request, "_projects.html", 422 if isinstance(exc, JiraRefused) else 502, project_matches=[],
+                      project_error=exc.message)
     return render(request, "_projects.html", project_matches=found, project_query=query.strip())
 
 
