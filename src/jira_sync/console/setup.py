@@ -343,7 +343,7 @@ async def _save(request: Request, rt: Runtime, f: SetupForm, cfg: Any, ctx: dict
         ctx["errors"].append(("conditions", str(exc)))
         return
     except Invalid as exc:
-        ctx["errors"].append((field_id("conditions", f) if str(exc).startswith("conditions") else None, str(exc)))
+        ctx["errors"].append((None, str(exc)))
         return
     if f.integration_id is not None:
         notice = "Saved. " + " ".join(saved.check.warnings)
