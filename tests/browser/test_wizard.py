@@ -32,16 +32,26 @@ def step1(page: Page, stack: Stack, secret: str) -> None:
     page.get_by_role("button", name="Next").click()
 
 
-def choose_project(page: Page, expect: Any, typed: str, key: str) -> None:
-    """Type part of a key, see the type-ahead offer the project, then take it (as picking it
-    from the list does: the field then holds the whole key)."""
-    with page.expect_response(lambda r: r.url.endswith("/console/integrations/setup/projects")) as answer:
+def searched(page: Page, typed: str) -> Any:
+    """Type into the project field and wait for the type-ahead's answer (the list of matches)."""
+    with page.expect_response(lambda r: r.url.endswith("/console/integrations/setup") and r.request.method == "POST"
+                              and r.request.headers.get("x-console-target") == "#project-matches") as answer:
         page.fill("#project", typed)
-    assert answer.value.ok, answer.value.status
-    options = page.locator("#project-options option")
-    expect(options.and_(page.locator(f"[value={key}]"))).to_have_count(1)
-    offered = options.evaluate_all("os => os.map(o => o.value + ' ' + o.textContent)")
-    assert all(typed.casefold() in o.casefold() for o in offered), offered  # only matching projects
+    return answer.value
+
+
+def offered_projects(page: Page) -> list[str]:
+    return page.locator("#project-matches button").evaluate_all("bs => bs.map(b => b.textContent.trim())")
+
+
+def choose_project(page: Page, expect: Any, typed: str, key: str) -> None:
+    """Type part of a key, see the type-ahead offer the project, then take it (as typing the
+    whole key does: the field then holds it)."""
+    answer = searched(page, typed)
+    assert answer.ok, answer.status
+    expect(page.locator(f"#project-matches button[value='pick_project:{key}']")).to_have_count(1)
+    offered = offered_projects(page)
+    assert offered and all(typed.casefold() in o.casefold() for o in offered), offered  # only matching projects
     page.fill("#project", key)
     expect(page.locator("#project-help")).to_contain_text(key)
     expect(page.locator("#issue_type")).to_be_enabled()
@@ -232,8 +242,7 @@ def test_taking_a_project_loads_it_once(signed_in: Page, stack: Stack, shot: Sho
     page.on("request", lambda r: loads.append(r.post_data or "") if r.method == "POST"
             and r.url.endswith("/console/integrations/setup") and r.headers.get("x-console-target") == "main" else None)
 
-    with page.expect_response(lambda r: r.url.endswith("/console/integrations/setup/projects")):
-        page.fill("#project", "OP")
+    searched(page, "OP")
     # a quick person: types the name the moment the loaded form is there
     page.evaluate("""() => {
       const main = document.getElementById("main");

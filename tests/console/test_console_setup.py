@@ -100,7 +100,7 @@ def test_the_whole_setup_without_javascript(c, console_stack) -> None:  # type: 
     assert cfg["conditions"] == [[{"key": "severity", "oper": "IN", "vals": ["Critical"]}]]
     assert cfg["severity_map"] == {"Critical": "1", "Warning": "3", "Info": "4"}
     assert cfg["status_map"] == {"triggered": "To Do", "processing": "In Progress", "closed": "Done"}
-    assert cfg["field_map"] == [{"source": "incident_id", "name": None, "target": "customfield_10050"}]
+    assert cfg["field_map"] == [{"source": "incident_id", "name": None, "target": "customfield_10050", "default": None}]
     # the secret works: a webhook is accepted
     from jira_sync.devtools.fake_flashduty import DOCUMENTED_EXAMPLE
 
@@ -129,7 +129,7 @@ def test_required_fields_are_listed_before_saving(c, console_stack) -> None:  # 
     assert r.status_code == 422 and "required field 'Customer'" in html.unescape(r.text)
     assert console_stack.api.get("/api/integrations").json() == []
     step2(c, "add_field")
-    r = step2(c, "load", **{"fm-0-source": "label", "fm-0-name": "customer", "fm-0-target": "customfield_10060"})
+    r = step2(c, "load", **{"fm-0-source": "incident_id", "fm-0-target": "customfield_10060"})
     assert 'id="required-ok"' in r.text
     r = step2(c, "save")
     assert "Integration saved" in r.text

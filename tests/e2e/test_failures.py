@@ -65,7 +65,7 @@ def test_required_field_without_mapping_fails_clearly_with_no_issue(cloud: Stack
     assert not cloud.jira.issues
     assert cloud.api.get("/api/queue").json()["failed"] == 1
     # a person fixes the mapping, then retries from the API
-    fix = {"field_map": [{"source": "label", "name": "service", "target": "customfield_10060"}]}
+    fix = {"field_map": [{"source": "label", "name": "service", "target": "customfield_10060", "default": "unknown"}]}
     assert cloud.api.put(f"/api/integrations/{integration_id}", json=fix).status_code == 200
     assert cloud.api.post(f"/api/integrations/{integration_id}/incidents/{incident_id}/retry").status_code == 200
     cloud.synced()

@@ -125,7 +125,7 @@ def test_retry_all_failed_queues_every_failed_incident_of_the_integration(cloud:
     for p in payloads:
         cloud.send(hook, p)
     wait_until(lambda: cloud.api.get("/api/queue").json()["failed"] == 3, what="three failed incidents")
-    fix = {"field_map": [{"source": "label", "name": "service", "target": "customfield_10060"}]}
+    fix = {"field_map": [{"source": "label", "name": "service", "target": "customfield_10060", "default": "unknown"}]}
     assert cloud.api.put(f"/api/integrations/{integration_id}", json=fix).status_code == 200
     retried = cloud.api.post(f"/api/integrations/{integration_id}/retry-failed")
     assert retried.status_code == 200 and retried.json() == {"retried": 3}, retried.text

@@ -81,7 +81,8 @@ def test_setup_step_2_answers_every_input_cleanly(intake: Intake, changes, actio
     fields = {**form_fields(step2.text, "setup"), **changes, "action": action if isinstance(action, str) else "save"}
     r = c.http.post("/console/integrations/setup", data=fields)
     assert_clean(intake, r, mark)
-    r = c.http.post("/console/integrations/setup/projects", data={**fields, "q": changes.get("name", "")})
+    r = c.http.post("/console/integrations/setup", data={**fields, "action": "search_projects"},
+                    headers={"X-Console-Partial": "1", "X-Console-Target": "#project-matches"})
     assert_clean(intake, r, mark)
 
 

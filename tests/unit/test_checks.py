@@ -121,8 +121,19 @@ async def test_required_field_without_a_mapping(site: FakeJira) -> None:
     report = await check(site, project="REQ")
     assert report.errors == ["required field 'Customer' (customfield_10060) has no mapping and no default: "
                              "Jira would refuse to create issues"]
-    mapped = await check(site, project="REQ", field_map=[{"source": "label", "name": "customer", "target": "customfield_10060"}])
+    assert report.where == {report.errors[0]: "field_map"}
+    # a label some incidents lack fills it only sometimes: refused until the mapping has a default
+    from_label = {"source": "label", "name": "customer", "target": "customfield_10060"}
+    refused = await check(site, project="REQ", field_map=[{"source": "incident_id", "target": "customfield_10050"}, from_label])
+    assert [e for e in refused.errors if "Customer" in e] == [
+        "required field 'Customer' (customfield_10060) is filled only from label 'customer': Jira would refuse to "
+        "create the issue of every incident without it. Give the mapping a default value (used when the incident "
+        "has none)"]
+    assert refused.where[refused.errors[-1]] == "field_map.1"
+    mapped = await check(site, project="REQ", field_map=[{**from_label, "default": "unknown"}])
     assert mapped.ok and mapped.meta.text_fields == {"customfield_10060": "textfield"}
+    always = await check(site, project="REQ", field_map=[{"source": "incident_id", "target": "customfield_10060"}])
+    assert always.ok  # every incident has an id
 
 
 async def test_mapped_fields_must_be_text_fields_on_the_screen(site: FakeJira) -> None:

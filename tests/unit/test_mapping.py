@@ -112,6 +112,41 @@ def test_issue_draft_text_fields_follow_their_kind_and_skip_empty_values() -> No
     }
 
 
+def test_a_mapping_default_fills_in_only_when_the_incident_has_no_value() -> None:
+    cfg = integration_config(field_map=[
+        {"source": "label", "name": "customer", "target": "customfield_10050", "default": "unknown"},
+        {"source": "labels", "target": "customfield_10051", "default": "no labels"},
+    ])
+    draft = mapping.issue_draft(cfg, CHECKED, snap(labels={"customer": "ACME"}))
+    assert draft.text_fields == {"customfield_10050": ("ACME", "textfield"), "customfield_10051": ("customer=ACME", "textarea")}
+    bare = mapping.issue_draft(cfg, CHECKED, snap(labels={}))
+    assert bare.text_fields == {"customfield_10050": ("unknown", "textfield"), "customfield_10051": ("no labels", "textarea")}
+    assert FieldMapping(source="incident_id", target="x", default="  ").default is None  # blank means none
+
+
+@pytest.mark.parametrize(("source", "name", "default", "may_be_empty"), [
+    ("label", "customer", None, True), ("labels", None, None, True), ("field", "team", None, True),
+    ("label", "customer", "unknown", False), ("incident_id", None, None, False), ("incident_link", None, None, False),
+])
+def test_which_mappings_may_leave_a_field_empty(source: str, name: str | None, default: str | None,
+                                                 may_be_empty: bool) -> None:
+    m = FieldMapping(source=source, name=name, target="customfield_10060", default=default)  # type: ignore[arg-type]
+    assert mapping.may_be_empty(m) is may_be_empty
+
+
+def test_a_refused_create_names_the_mapping_that_left_the_field_empty() -> None:
+    cfg = integration_config(field_map=[
+        {"source": "label", "name": "customer", "target": "customfield_10060"},
+        {"source": "label", "name": "host", "target": "customfield_10050"},
+    ])
+    refused = {"customfield_10060": "Customer is required."}
+    note = mapping.refusal_note(cfg, snap(labels={"host": "db-01"}), refused)
+    assert note == ("customfield_10060 is left empty by the field mapping from label 'customer': the incident has no "
+                    "label 'customer'. Give that mapping a default value, then retry")
+    assert mapping.refusal_note(cfg, snap(labels={"customer": "ACME"}), refused) == ""  # not the mapping's doing
+    assert mapping.refusal_note(cfg, snap(labels={}), {}) == ""  # Jira named no field
+
+
 def test_issue_draft_takes_checked_ids_and_carries_the_marker_label() -> None:
     draft = mapping.issue_draft(integration_config(), CHECKED, snap(severity="Warning", detail_url=URL))
     assert (draft.project_key, draft.issue_type_id) == ("OPS", "10001")  # the check's ids, not "Task"

@@ -97,9 +97,10 @@ class Integrations:
         async with read(self.engine) as conn:
             return await incident_store.count(conn, integration_id)
 
-    async def seen_channels(self, integration_id: int) -> list[dict[str, Any]]:
-        """Channels of this integration's recent incidents: Flashduty's webhook names them, its
-        Open API has no channel list to offer, so these are the suggestions we can make."""
+    async def seen_channels(self, integration_id: int | None) -> list[dict[str, Any]]:
+        """Channels of this integration's recent incidents (of any integration's, for None: a new
+        one has none yet): Flashduty's webhook names them, its Open API has no channel list to
+        offer, so these are the suggestions we can make."""
         async with read(self.engine) as conn:
             found = await incident_store.recent_channels(conn, integration_id)
         return [{"id": k, "name": v} for k, v in sorted(found.items(), key=lambda kv: kv[1])]
@@ -124,7 +125,9 @@ class Integrations:
         try:
             validate_conditions(cfg.conditions)
         except ConditionError as exc:
-            return CheckReport(errors=[f"conditions: {exc}"])
+            report = CheckReport()
+            report.error(f"conditions: {exc}", at="conditions")
+            return report
         async with self.jira(cfg.jira) as jira:
             return await check_integration(cfg, jira)
 

@@ -18,7 +18,8 @@ from ..app.errors import Conflict
 from ..app.models import IncidentDetail, RowId
 from ..domain.conditions import format_conditions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, accounts, checked_form, signed_in
-from .templating import render, runtime
+from .secret_flash import SHOWN_FOR_SECONDS, NewSecret, connect_path, recall, remember
+from .templating import is_partial, render, runtime
 
 log = logging.getLogger(__name__)  # who changed what: the console's audit trail
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -112,6 +113,24 @@ async def integration_page(
     request: Request, user: User, integration_id: RowId, state: str = "", q: str = "", before: RowId | None = None,
     notice: str = "",
 ) -> Response:
+    return await _integration(request, integration_id, state=state, q=q, before=before, notice=notice)
+
+
+@router.post("/integrations/{integration_id}/check")
+async def check_integration(request: Request, user: User, integration_id: RowId) -> Response:
+    """"Check connection": the same check as `jira-sync integrations check` and the API's, shown in place."""
+    await checked_form(request, user)
+    report = await runtime(request).integrations.recheck(integration_id)
+    log.info("console: %s checked integration %d against Jira: %s", user.username, integration_id,
+             "ok" if report.ok else "failed")
+    check = report.as_dict()
+    if is_partial(request) and request.headers.get("x-console-target") == "#check-result":
+        return render(request, "_check.html", check=check)
+    return await _integration(request, integration_id, check=check)
+
+
+async def _integration(request: Request, integration_id: int, *, state: str = "", q: str = "",
+                       before: int | None = None, notice: str = "", check: dict[str, Any] | None = None) -> Response:
     rt = runtime(request)
     it = await rt.integrations.view(integration_id)
     state = state if state in ("idle", "pending", "failed") else ""
@@ -122,9 +141,18 @@ async def integration_page(
     next_url = f"{base}?{urlencode({**params, 'before': page.next_before})}" if page.next_before else None
     first_url = f"{base}?{urlencode(params)}" if before else None
     context = dict(it=it, incidents=page.items, state=state, q=q, next_url=next_url, first_page_url=first_url,
-                   notice=notice, conditions_text=format_conditions(it.config.get("conditions")),
+                   notice=notice, conditions_text=format_conditions(it.config.get("conditions")), check=check,
+                   channel_names=await _channel_names(rt, integration_id, it.config.get("channels")),
                    recovery=await rt.recovery.status(integration_id))
     return render(request, "integration.html", **context)
+
+
+async def _channel_names(rt: Any, integration_id: int, channels: Any) -> dict[int, str]:
+    """Names for the chosen channel ids, from recent incidents (the page refreshes itself: only
+    looked up when channels are chosen at all)."""
+    if not channels:
+        return {}
+    return {c["id"]: c["name"] for c in await rt.integrations.seen_channels(integration_id)}
 
 
 @router.post("/integrations/{integration_id}/enable")
@@ -189,13 +217,34 @@ async def delete(request: Request, user: User, integration_id: RowId) -> Respons
 @router.post("/integrations/{integration_id}/webhook-secret")
 async def rotate_secret(request: Request, user: User, integration_id: RowId) -> Response:
     await checked_form(request, user)
+    webhook = await runtime(request).integrations.rotate_webhook_secret(integration_id)
+    log.info("console: %s made a new webhook secret for integration %d", user.username, integration_id)
+    # shown on a page of its own (POST -> redirect -> GET): a refresh shows it again, never makes another
+    response = see_other(connect_path(integration_id))
+    remember(request, response, user, integration_id, NewSecret(webhook.secret or "", "rotate"))
+    return response
+
+
+@router.get("/integrations/{integration_id}/connect")
+async def connect_page(request: Request, user: User, integration_id: RowId) -> Response:
+    """The webhook to paste into Flashduty, with the secret while it is fresh (`secret_flash.py`)."""
     svc = runtime(request).integrations
     row = await svc.row(integration_id)
-    webhook = await svc.rotate_webhook_secret(integration_id)
-    log.info("console: %s made a new webhook secret for integration %d", user.username, integration_id)
-    return render(request, "saved.html", heading="New webhook secret", name=row.name, integration_id=row.id,
-                  message="The old secret no longer works. Update the header value in Flashduty now.",
-                  webhook=webhook, trigger=row.config["trigger"], warnings=[])
+    shown = recall(request, user, integration_id)
+    minutes = SHOWN_FOR_SECONDS // 60
+    if shown is None:
+        heading, message = "Connect Flashduty", ""
+    elif shown.made_by == "rotate":
+        heading = "New webhook secret"
+        message = (f"The old secret no longer works. Update the header value in Flashduty now: this page shows "
+                   f"the new one for {minutes} minutes, then never again.")
+    else:
+        heading = "Integration saved"
+        message = (f"Checked against Jira and saved. Now tell Flashduty where to send incidents (the secret is "
+                   f"shown on this page for {minutes} minutes, then never again):")
+    webhook = svc.webhook_info(integration_id, shown.secret if shown else None)
+    return render(request, "saved.html", heading=heading, name=row.name, integration_id=row.id, message=message,
+                  webhook=webhook, trigger=row.config["trigger"], warnings=shown.warnings if shown else [])
 
 
 # ------------------------------------------------------------------ one incident

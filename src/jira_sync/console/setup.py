@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from ..app.accounts import SignedIn
@@ -27,6 +27,8 @@ from ..domain.integration import IntegrationConfig, JiraConnection, JiraPlatform
 from ..jira.port import JiraError, JiraPort
 from ..setup.preview import build_preview, create_test_issue, parse_sample, sample_text
 from .auth import checked_form, signed_in
+from .secret_flash import NewSecret, connect_path, remember
+from .setup_errors import by_field, config_message, field_id, field_label, step1_field
 from .setup_form import CONDITION_KEYS, FIELD_SOURCES, PROGRESSES, SEVERITIES, SetupForm
 from .setup_jira import Loaded, fill_defaults, load, match_result, meta_for
 from .templating import is_partial, render, runtime
@@ -88,12 +90,14 @@ def _connection_form(form: Any, stored: JiraConnection | None) -> dict[str, Any]
 
 
 def _step1(request: Request, values: dict[str, Any], *, integration_id: int | None = None, name: str = "",
-           result: Any = None, errors: list[str] | None = None, status: int = 200) -> Response:
+           result: Any = None, errors: list[Any] | None = None, status: int = 200) -> Response:
     shown = {k: v for k, v in values.items() if k != "secret"}  # a secret is never sent back to the browser
+    errors = [e if isinstance(e, tuple) else (None, e) for e in errors or []]
     action = f"/console/integrations/{integration_id}/edit/connection" if integration_id else "/console/integrations/new"
     cancel = f"/console/integrations/{integration_id}" if integration_id else "/console/"
     return render(request, "setup_connection.html", status, f=shown, integration_id=integration_id,
-                  integration_name=name, result=result, errors=errors or [], action=action, cancel_url=cancel,
+                  integration_name=name, result=result, errors=errors, field_errors=by_field(errors), action=action,
+                  cancel_url=cancel,
                   problem_titles=PROBLEM_TITLES)
 
 
@@ -128,7 +132,8 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
     try:
         conn = JiraConnection.model_validate(values)
     except ValidationError as exc:
-        errors = [f"{_field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        errors = [(step1_field(e["loc"], e["msg"]), f"{field_label(e['loc'])}{e['msg'].removeprefix('Value error, ')}")
+                  for e in exc.errors()]
         return _step1(request, values, integration_id=integration_id, name=name, errors=errors, status=422)
     reused = stored is not None and not str(form.get("secret") or "").strip() and conn == stored.config.jira
     result = await rt.lookups.check(conn, worked_before=reused and stored is not None and stored.jira_meta.checked)
@@ -141,14 +146,6 @@ async def _check_connection(request: Request, user: SignedIn, integration_id: in
         f = SetupForm(conn_token=seal(rt, conn))
     f.sample = sample_text()
     return await _step2(request, rt, f, conn, "load", connection_note=result.message)
-
-
-def _field_label(loc: Any) -> str:
-    names = {"url": "Service URL", "username": "Username", "secret": "Secret", "platform": "Platform type",
-             "auth": "Sign-in method", "ca_bundle": "CA certificates"}
-    parts = [str(p) for p in loc if p not in ("body",)]
-    label = names.get(parts[-1], parts[-1]) if parts else ""
-    return f"{label}: " if label else ""
 
 
 # ------------------------------------------------------------------ step 2
@@ -177,30 +174,29 @@ async def configure(request: Request, user: User) -> Response:
         return _step1(request, BLANK_CONNECTION, integration_id=f.integration_id, status=400,
                       errors=["The setup form expired (after two hours) or was altered: sign in to Jira again."])
     action = str(form.get("action") or "load")
+    target = request.headers.get("x-console-target") if is_partial(request) else None
     if action == "match":
         match = match_result(f)
-        if is_partial(request):
-            return render(request, "_match.html", match=match)
+        if target == "#match-result":
+            return render(request, "_match.html", match=match, fragment=True)
         return await _step2(request, rt, f, conn, action, match=match)
+    if action == "search_projects" and target == "#project-matches":
+        return await _project_matches(request, rt, conn, f.project)
     if action.startswith("pick_project:"):
         f.project = action.split(":", 1)[1]
     f.apply_edit(action)
     return await _step2(request, rt, f, conn, action, loaded_for=str(form.get("loaded_for") or ""))
 
 
-@router.post("/integrations/setup/projects")
-async def search_projects(request: Request, user: User) -> Response:
-    """The project picker's type-ahead (JSON): projects whose key or name contains `q`."""
-    form = await checked_form(request, user)
-    rt = runtime(request)
-    conn = unseal(rt, str(form.get("conn_token") or ""))
-    if conn is None:
-        return JSONResponse({"error": "the setup form expired: sign in to Jira again"}, status_code=400)
+async def _project_matches(request: Request, rt: Runtime, conn: JiraConnection, query: str) -> Response:
+    """The type-ahead: projects whose key or name contains what was typed, searched by Jira
+    (sites with thousands of projects never send them all), as the same buttons the page shows."""
     try:
-        found = await rt.lookups.projects(conn, str(form.get("q") or ""), 50)
+        found = await rt.lookups.projects(conn, query, 50)
     except JiraFailed as exc:  # Jira refusing the query is the query's fault (422); Jira failing is 502
-        return JSONResponse({"error": exc.message}, status_code=422 if isinstance(exc, JiraRefused) else 502)
-    return JSONResponse({"projects": found})
+        return render(request, "_projects.html", 422 if isinstance(exc, JiraRefused) else 502, project_matches=[],
+                      project_error=exc.message)
+    return render(request, "_projects.html", project_matches=found, project_query=query.strip())
 
 
 async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnection, action: str, *,
@@ -224,28 +220,57 @@ async def _step2(request: Request, rt: Runtime, f: SetupForm, conn: JiraConnecti
     screen = loaded.screen
     prio = screen.priorities() if screen else {"available": False, "priorities": [], "reason": None}
     text_fields = screen.text_fields() if screen else []
-    unfilled = []
-    if screen is not None:
-        unfilled = screen.unfilled_required({r.target for r in f.field_rows if r.target}, bool(f.severity))
     try:
         sample_keys = sorted({f"labels.{k}" for k in parse_sample(f.sample).labels})
     except ValueError:
         sample_keys = []
+    if action == "search_projects" and loaded.project is None:
+        loaded.error = None  # what was typed is a search, not a project that failed to load
+    match = match if match is not None else match_result(f)
+    errors: list[tuple[str | None, str]] = ctx.pop("errors")
+    field_errors = by_field(errors)
+    if match.get("channels_error") and "channels" not in field_errors:
+        field_errors["channels"] = match["channels_error"]
     issue_type_name = next((t["name"] for t in loaded.issue_types if t["id"] == f.issue_type), f.issue_type)
     context = dict(
         f=f, action="/console/integrations/setup", back_url=_back_url(f), connection_summary=connection_note or describe(conn),
-        project=loaded.project, project_matches=loaded.project_matches, issue_types=loaded.issue_types,
+        project=loaded.project, project_matches=loaded.project_matches,
+        project_query=f.project if action == "search_projects" else "", issue_types=loaded.issue_types,
         issue_type_name=issue_type_name, screen_loaded=screen is not None, priorities=prio, text_fields=text_fields,
-        text_field_ids={t["id"] for t in text_fields}, unfilled_required=unfilled,
+        text_field_ids={t["id"] for t in text_fields}, required_gaps=_required_gaps(f, loaded),
         statuses=(loaded.statuses or {}).get("statuses", []), status_language=(loaded.statuses or {}).get("language"),
-        meta_error=loaded.error, match=match if match is not None else match_result(f), severities=SEVERITIES,
+        meta_error=loaded.error, match=match, severities=SEVERITIES,
         progresses=PROGRESSES, field_sources=FIELD_SOURCES, condition_keys=CONDITION_KEYS, sample_keys=sample_keys,
-        seen_channels=await rt.integrations.seen_channels(f.integration_id) if f.integration_id else [], loaded_for=f"{f.project}/{f.issue_type}", **ctx,
+        loaded_for=f"{f.project}/{f.issue_type}", errors=errors, field_errors=field_errors,
+        **await _channel_picker(rt, f), **ctx,
     )
-    status = 422 if ctx["errors"] else 200
-    if is_partial(request) and request.headers.get("x-console-target") == "#preview":
-        return render(request, "_preview.html", status, **context)
+    status = 422 if errors else 200
+    target = request.headers.get("x-console-target") if is_partial(request) else None
+    if target == "#preview":
+        return render(request, "_preview.html", status, fragment=True, **context)
+    if target == "#required-fields":
+        return render(request, "_required.html", status, **context)
     return render(request, "setup_configure.html", status, **context)
+
+
+def _required_gaps(f: SetupForm, loaded: Loaded) -> list[dict[str, Any]]:
+    """Required fields the form's mappings would leave empty, for the box under the mappings."""
+    if loaded.screen is None:
+        return []
+    return loaded.screen.required_gaps(f.mappings(), priority_mapped=bool(f.severity))
+
+
+async def _channel_picker(rt: Runtime, f: SetupForm) -> dict[str, Any]:
+    """Channels seen on recent incidents (this integration's, or any for a new one: Flashduty's
+    Open API lists no channels), ticked when chosen; the typed box keeps the other ids."""
+    seen = await rt.integrations.seen_channels(f.integration_id)
+    seen_ids = {c["id"] for c in seen}
+    try:
+        chosen = f.channel_ids()
+    except ValueError:  # shown at the field: keep what was typed as it was
+        return {"seen_channels": seen, "picked_channels": {int(p) for p in f.channel_picks}, "typed_channels": f.channels}
+    typed = ", ".join(str(c) for c in chosen if c not in seen_ids)
+    return {"seen_channels": seen, "picked_channels": set(chosen), "typed_channels": typed}
 
 
 def _who(request: Request) -> str:
@@ -260,17 +285,17 @@ def _back_url(f: SetupForm) -> str:
 async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn: JiraConnection, loaded: Loaded, action: str,
                ctx: dict[str, Any]) -> None:
     """Preview, create a test issue, or save: `ctx` gets what to show (or a `response`)."""
-    try:
-        data = f.config_data(conn, f.flashduty_key or None)
-    except ValueError as exc:
-        ctx["errors"].append(str(exc))
+    problems = f.problems()
+    if problems:
+        ctx["errors"] += problems
         return
+    data = f.config_data(conn, f.flashduty_key or None)
     if action != "save":
         data["name"] = data["name"] or "preview"
     try:
         cfg = IntegrationConfig.model_validate(data)
     except ValidationError as exc:
-        ctx["errors"] += [f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        ctx["errors"] += [(field_id(e["loc"], f), config_message(e)) for e in exc.errors()]
         return
     if action == "save":
         await _save(request, rt, f, cfg, ctx)
@@ -283,7 +308,8 @@ async def _act(request: Request, rt: Runtime, jira: JiraPort, f: SetupForm, conn
         ctx["preview_error"] = str(exc)
         return
     fields = {t["id"]: t["name"] for t in loaded.screen.text_fields()}
-    ctx["preview"] = build_preview(cfg, meta, snap, field_names=fields)
+    required = frozenset(r["id"] for r in loaded.screen.unfilled_required(set(), priority_mapped=False))
+    ctx["preview"] = build_preview(cfg, meta, snap, field_names=fields, required=required)
     status = (loaded.statuses or {}).get("defaults", {})
     ctx["preview_status"] = f.statuses.get(snap.progress.lower()) or status.get(snap.progress.lower()) or "(Jira's initial status)"
     if action == "test_issue":
@@ -307,16 +333,25 @@ async def _save(request: Request, rt: Runtime, f: SetupForm, cfg: Any, ctx: dict
             saved = await rt.integrations.update(f.integration_id, changes)
             log.info("console: %s changed integration %d (%s)", _who(request), saved.id, cfg.name)
     except CheckFailed as exc:
-        ctx["errors"] += exc.report.errors
+        where = exc.report.where
+        ctx["errors"] += [(field_id(where[e], f) if e in where else None, e) for e in exc.report.errors]
         return
-    except (Conflict, Invalid, ConditionError) as exc:
-        ctx["errors"].append(str(exc))
+    except Conflict as exc:  # the name is taken
+        ctx["errors"].append(("name", str(exc)))
+        return
+    except ConditionError as exc:
+        ctx["errors"].append(("conditions", str(exc)))
+        return
+    except Invalid as exc:
+        ctx["errors"].append((None, str(exc)))
         return
     if f.integration_id is not None:
         notice = "Saved. " + " ".join(saved.check.warnings)
         ctx["response"] = RedirectResponse(f"/console/integrations/{saved.id}?{urlencode({'notice': notice.strip()})}", 303)
         return
-    ctx["response"] = render(
-        request, "saved.html", heading="Integration saved", name=cfg.name, integration_id=saved.id,
-        message="Checked against Jira and saved. Now tell Flashduty where to send incidents:",
-        webhook=saved.webhook, trigger=cfg.trigger, warnings=saved.check.warnings)
+    # POST -> redirect -> GET: a refresh of the next page shows the secret again instead of
+    # posting the form again (secret_flash.py)
+    response = RedirectResponse(connect_path(saved.id), 303)
+    user = request.state.user
+    remember(request, response, user, saved.id, NewSecret(saved.webhook.secret or "", "save", saved.check.warnings))
+    ctx["response"] = response

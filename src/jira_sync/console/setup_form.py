@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..domain.incident import Severity
-from ..domain.integration import FieldSource, IntegrationConfig, JiraConnection
+from ..domain.integration import FieldMapping, FieldSource, IntegrationConfig, JiraConnection
 from ..domain.jira_meta import JiraMeta
 
 SEVERITIES = [s.value for s in Severity]
@@ -24,6 +24,7 @@ FIELD_SOURCES: list[tuple[FieldSource, str]] = [
 ]
 CONDITION_KEYS = ["severity", "title", "description", "channel_id", "labels.", "fields."]
 _ROW = re.compile(r"^(cond|fm)-(\d+)(?:-(\d+))?-(\w+)$")
+_CHANNEL_PICK = re.compile(r"^channel-(\d{1,19})$")  # a ticked box of the channel picker
 
 
 @dataclass
@@ -41,6 +42,7 @@ class FieldRow:
     source: str = "label"
     name: str = ""
     target: str = ""
+    default: str = ""  # sent when the incident has no value for the source
 
 
 @dataclass
@@ -52,7 +54,8 @@ class SetupForm:
     groups: list[list[ConditionRow]] = field(default_factory=list)
     project: str = ""
     issue_type: str = ""
-    channels: str = ""
+    channels: str = ""  # channel ids typed in (any channel, seen or not)
+    channel_picks: list[str] = field(default_factory=list)  # ids ticked in the picker of channels seen
     severity: dict[str, str] = field(default_factory=dict)  # severity -> priority id
     statuses: dict[str, str] = field(default_factory=dict)  # triggered/processing/closed -> status name
     field_rows: list[FieldRow] = field(default_factory=list)
@@ -88,6 +91,8 @@ class SetupForm:
         conds: dict[int, dict[int, ConditionRow]] = {}
         fields: dict[int, FieldRow] = {}
         for name, value in form.items():
+            if (pick := _CHANNEL_PICK.match(name)) and value:
+                state.channel_picks.append(pick.group(1))
             m = _ROW.match(name)
             if not m or not isinstance(value, str):
                 continue
@@ -95,7 +100,7 @@ class SetupForm:
             if kind == "cond" and b is not None and attr in ("key", "oper", "vals"):
                 row = conds.setdefault(a, {}).setdefault(int(b), ConditionRow())
                 setattr(row, attr, value if attr == "vals" else value.strip())
-            elif kind == "fm" and b is None and attr in ("source", "name", "target"):
+            elif kind == "fm" and b is None and attr in ("source", "name", "target", "default"):
                 setattr(fields.setdefault(a, FieldRow()), attr, value.strip())
         state.groups = [[conds[g][i] for i in sorted(conds[g])] for g in sorted(conds)]
         state.field_rows = [fields[i] for i in sorted(fields)]
@@ -133,14 +138,27 @@ class SetupForm:
         return groups
 
     def channel_ids(self) -> list[int]:
-        ids = []
-        for part in re.split(r"[\s,]+", self.channels):
+        """The ticked channels, then the typed ids, each once."""
+        ids: list[int] = []
+        for part in [*self.channel_picks, *re.split(r"[\s,]+", self.channels)]:
             if not part:
                 continue
             if not part.isdigit():
                 raise ValueError(f"channel ids are numbers (the id in the channel's address), not {part!r}")
-            ids.append(int(part))
+            if int(part) not in ids:
+                ids.append(int(part))
         return ids
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(form field id, message) for what cannot even become a configuration."""
+        found = []
+        for where, check in (("channels", self.channel_ids), ("status-triggered", self.status_map),
+                             ("fd_webhook_id", self.webhook_integration_id)):
+            try:
+                check()
+            except ValueError as exc:
+                found.append((where, str(exc)))
+        return found
 
     def status_map(self) -> dict[str, str] | None:
         if not self.statuses:
@@ -162,11 +180,22 @@ class SetupForm:
             "channels": self.channel_ids(),
             "severity_map": dict(self.severity) or None,
             "status_map": self.status_map(),
-            "field_map": [{"source": r.source, "name": r.name or None, "target": r.target}
+            "field_map": [{"source": r.source, "name": r.name or None, "target": r.target, "default": r.default or None}
                           for r in self.field_rows if r.target],
             "flashduty": {"base_url": self.flashduty_url, "app_key": flashduty_key or None,
                           "recover_missed": self.recover_missed, "webhook_integration_id": self.webhook_integration_id()},
         }
+
+    def mappings(self) -> list[FieldMapping]:
+        """Every row as a mapping, unchecked and in form order (row i is mapping i), for the
+        required-field box: a half-filled row must not hide the others."""
+        return [FieldMapping.model_construct(source=r.source, name=r.name or None, target=r.target,
+                                             default=r.default or None) for r in self.field_rows]
+
+    def row_of_mapping(self, index: int) -> int | None:
+        """The form row of the configuration's field_map[index] (rows without a target are left out of it)."""
+        rows = [i for i, r in enumerate(self.field_rows) if r.target]
+        return rows[index] if 0 <= index < len(rows) else None
 
     def webhook_integration_id(self) -> int | None:
         if not self.fd_webhook_id:
@@ -191,7 +220,7 @@ class SetupForm:
             channels=", ".join(str(c) for c in cfg.channels),
             severity={s.value: ids.get(s.value, v) for s, v in (cfg.severity_map or {}).items()},
             statuses=statuses,
-            field_rows=[FieldRow(m.source, m.name or "", m.target) for m in cfg.field_map],
+            field_rows=[FieldRow(m.source, m.name or "", m.target, m.default or "") for m in cfg.field_map],
             flashduty_url=cfg.flashduty.base_url,
             recover_missed=cfg.flashduty.recover_missed,
             fd_webhook_id=str(cfg.flashduty.webhook_integration_id or ""),

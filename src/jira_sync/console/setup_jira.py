@@ -104,8 +104,11 @@ def fill_defaults(f: SetupForm, loaded: Loaded, first_load: bool) -> None:
 
 def match_result(f: SetupForm) -> dict[str, Any]:
     try:
-        snap = parse_sample(f.sample)
         channels = f.channel_ids()
+    except ValueError as exc:  # said at the Channels field, not here among the conditions
+        return {"channels_error": str(exc), "note": "Fix the channel ids (at Channels) to check the sample."}
+    try:
+        snap = parse_sample(f.sample)
     except ValueError as exc:
         return {"error": str(exc)}
     if channels and snap.channel_id not in channels:

@@ -129,11 +129,17 @@ class FieldMapping(BaseModel):
     source: FieldSource
     name: str | None = Field(default=None, description="label name or custom field name, for label/field")
     target: str = Field(min_length=1, description="Jira field id, e.g. customfield_10050")
+    default: str | None = Field(
+        default=None, max_length=32767,
+        description="sent when the incident gives no value (a label or custom field it lacks, no labels at all); "
+        "needed when the target is a field Jira requires, or such incidents could not be created")
 
     @model_validator(mode="after")
     def _name(self) -> "FieldMapping":
         if self.source in ("label", "field") and not self.name:
             raise ValueError(f"source {self.source!r} needs a name")
+        if self.default is not None and not self.default.strip():
+            self.default = None  # a blank default would only blank the field
         return self
 
 

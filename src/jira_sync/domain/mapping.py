@@ -51,6 +51,11 @@ def description_markdown(snap: IncidentSnapshot) -> str:
 
 
 def field_value(mapping: FieldMapping, snap: IncidentSnapshot) -> str:
+    """What the mapping sends for this incident: its value, else the mapping's default, else ""."""
+    return _source_value(mapping, snap) or (mapping.default or "")
+
+
+def _source_value(mapping: FieldMapping, snap: IncidentSnapshot) -> str:
     match mapping.source:
         case "label":
             return snap.labels.get(mapping.name or "", "")
@@ -66,6 +71,38 @@ def field_value(mapping: FieldMapping, snap: IncidentSnapshot) -> str:
         case "incident_link":
             return snap.detail_url
     return ""
+
+
+def may_be_empty(mapping: FieldMapping) -> bool:
+    """Whether some incidents leave this mapping without a value: a label or custom field they
+    lack, or no labels at all (Flashduty's webhook always carries the id and the link)."""
+    return mapping.source in ("label", "labels", "field") and not mapping.default
+
+
+def source_text(mapping: FieldMapping) -> str:
+    """The mapping's source as people say it: "label 'customer'"."""
+    return {"label": f"label {mapping.name!r}", "labels": "all labels", "field": f"custom field {mapping.name!r}",
+            "incident_id": "the incident ID", "incident_link": "the incident link"}.get(mapping.source, mapping.source)
+
+
+def why_empty(mapping: FieldMapping, snap: IncidentSnapshot) -> str | None:
+    """Why this mapping gives this incident no value (None when it gives one)."""
+    if field_value(mapping, snap):
+        return None
+    what = {"label": f"no label {mapping.name!r}", "labels": "no labels", "field": f"no custom field {mapping.name!r}",
+            "incident_link": "no link"}.get(mapping.source, "no value for it")
+    return f"the incident has {what}"
+
+
+def refusal_note(cfg: IntegrationConfig, snap: IncidentSnapshot, refused_fields: dict[str, str]) -> str:
+    """For a create Jira refused: which field mappings left a field it complained about empty."""
+    notes = []
+    for mapping in cfg.field_map:
+        why = why_empty(mapping, snap) if mapping.target in refused_fields else None
+        if why is not None:
+            notes.append(f"{mapping.target} is left empty by the field mapping from {source_text(mapping)}: {why}. "
+                         "Give that mapping a default value, then retry")
+    return "; ".join(notes)
 
 
 def desired_priority(cfg: IntegrationConfig, meta: JiraMeta, severity: str) -> str | None:

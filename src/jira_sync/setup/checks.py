@@ -35,6 +35,14 @@ class CheckReport:
     warnings: list[str] = field(default_factory=list)
     meta: JiraMeta = field(default_factory=JiraMeta)
     notes: list[str] = field(default_factory=list)  # worth knowing, not a problem (e.g. the API route)
+    # error -> the part of the configuration it is about ("project", "severity_map.Critical",
+    # "field_map.0", ...): the console shows each error at its field
+    where: dict[str, str] = field(default_factory=dict)
+
+    def error(self, message: str, at: str | None = None) -> None:
+        self.errors.append(message)
+        if at is not None:
+            self.where[message] = at
 
     @property
     def ok(self) -> bool:
@@ -70,7 +78,11 @@ async def _check(cfg: IntegrationConfig, jira: SetupJira, report: CheckReport) -
         report.errors.append(mismatch)
         return
     me = await jira.myself()
-    project = await jira.project(cfg.project)
+    try:
+        project = await jira.project(cfg.project)
+    except JiraNotFound as exc:
+        report.error(f"Jira answered: {exc.message}", at="project")
+        return
     # before the create metadata: Jira lists no issue types at all to an account that may
     # not create issues, which would otherwise read as "issue type not available"
     try:
@@ -111,7 +123,7 @@ def _pick_issue_type(types: list[IssueType], wanted: str, report: CheckReport) -
         if it.id == wanted or it.name.casefold() == wanted.casefold():
             return it
     names = ", ".join(f"{t.name} ({t.id})" for t in types) or "none"
-    report.errors.append(f"issue type {wanted!r} is not available in this project; available: {names}")
+    report.error(f"issue type {wanted!r} is not available in this project; available: {names}", at="issue_type")
     return None
 
 
@@ -121,9 +133,9 @@ def _check_priority(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report
     if not cfg.severity_map:
         return
     if priority is None:
-        report.errors.append(
+        report.error(
             f"issue type {report.meta.issue_type_name} has no Priority field on its create screen: "
-            "severity mapping cannot be configured (remove it, or add Priority to the screen)"
+            "severity mapping cannot be configured (remove it, or add Priority to the screen)", at="severity_map"
         )
         return
     allowed = {str(v.get("id")): str(v.get("name", "")) for v in priority.allowed_values}
@@ -131,7 +143,8 @@ def _check_priority(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report
     for severity, value in cfg.severity_map.items():
         match = value if value in allowed else next((i for i, n in allowed.items() if n.casefold() == value.casefold()), None)
         if match is None:
-            report.errors.append(f"priority {value!r} (for {severity.value}) is not one of: {', '.join(allowed.values())}")
+            report.error(f"priority {value!r} (for {severity.value}) is not one of: {', '.join(allowed.values())}",
+                         at=f"severity_map.{severity.value}")
         else:
             resolved[severity.value] = match
     report.meta.severity_priority_ids = resolved
@@ -140,23 +153,28 @@ def _check_priority(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report
 
 def _check_field_map(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
     kinds: dict[str, str] = {}
-    for m in cfg.field_map:
+    for i, m in enumerate(cfg.field_map):
         f = fields.get(m.target)
         if f is None:
-            report.errors.append(f"field {m.target} is not on the create screen of this issue type")
+            report.error(f"field {m.target} is not on the create screen of this issue type", at=f"field_map.{i}")
         elif f.text_kind is None:
-            report.errors.append(f"field {f.name!r} ({f.id}) is not a text field: only text fields can be mapped")
+            report.error(f"field {f.name!r} ({f.id}) is not a text field: only text fields can be mapped",
+                         at=f"field_map.{i}")
         else:
             kinds[f.id] = f.text_kind
     report.meta.text_fields = kinds
 
 
 def _check_required(cfg: IntegrationConfig, fields: dict[str, FieldMeta], report: CheckReport) -> None:
-    targets = {m.target for m in cfg.field_map}
-    for f in Screen(list(fields.values())).unfilled_required(targets, priority_mapped=bool(cfg.severity_map)):
-        report.errors.append(
-            f"required field {f['name']!r} ({f['id']}) has no mapping and no default: Jira would refuse to create issues"
-        )
+    screen = Screen(list(fields.values()))
+    for gap in screen.required_gaps(cfg.field_map, priority_mapped=bool(cfg.severity_map)):
+        if gap["mapping"] is None:
+            report.error(f"required field {gap['name']!r} ({gap['id']}) has no mapping and no default: Jira would "
+                         "refuse to create issues", at="field_map")
+        else:
+            report.error(f"required field {gap['name']!r} ({gap['id']}) is filled only from {gap['source']}: Jira "
+                         f"would refuse to create the issue of every incident without it. Give the mapping a default "
+                         "value (used when the incident has none)", at=f"field_map.{gap['mapping']}")
 
 
 async def _check_statuses(cfg: IntegrationConfig, jira: SetupJira, project: str, issue_type_id: str, report: CheckReport) -> None:
@@ -173,4 +191,5 @@ async def _check_statuses(cfg: IntegrationConfig, jira: SetupJira, project: str,
         mapping, report.meta.default_statuses = default_statuses(statuses)
     available = ", ".join(s.name for s in statuses)
     for label, name in missing(mapping):
-        report.errors.append(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}")
+        report.error(f"status {name!r} (for {label}) is not in this project's workflow; available: {available}",
+                     at=f"status_map.{label.lower()}")

@@ -16,8 +16,10 @@ from ..domain.integration import (
     DEFAULT_STATUSES,
     JiraConnection,
     JiraPlatform,
+    FieldMapping,
     StatusMapping,
 )
+from ..domain.mapping import may_be_empty, source_text
 from ..jira.port import FieldMeta, JiraAuthError, JiraConnectError, JiraError, SetupJira, StatusInfo
 from ..jira.site import platform_mismatch
 
@@ -111,6 +113,21 @@ class Screen:
         """Required fields without a default that the configuration leaves empty: creation would fail."""
         filled = set(mapped_targets) | ({"priority"} if priority_mapped else set())
         return [f for f in self.required_fields() if not f["has_default"] and f["id"] not in filled]
+
+
+    def required_gaps(self, field_map: list[FieldMapping], priority_mapped: bool) -> list[dict[str, Any]]:
+        """Required fields (without a Jira default) that creating would leave empty for some
+        incidents: unmapped ones (`mapping` None), and ones mapped only from a value some incidents
+        lack, such as a label, without a default value (`mapping`: the index of the first such
+        mapping in `field_map`, `source`: what it reads)."""
+        gaps = []
+        for f in self.unfilled_required(set(), priority_mapped):
+            mapped = [(i, m) for i, m in enumerate(field_map) if m.target == f["id"]]
+            if not mapped:
+                gaps.append({**f, "mapping": None, "source": None})
+            elif all(may_be_empty(m) for _, m in mapped):
+                gaps.append({**f, "mapping": mapped[0][0], "source": source_text(mapped[0][1])})
+        return gaps
 
 
 async def screen(jira: SetupJira, project: str, issue_type_id: str) -> Screen:

@@ -14,7 +14,7 @@ from typing import Any
 from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
-from ..domain.mapping import issue_draft
+from ..domain.mapping import field_value, issue_draft, source_text, why_empty
 from ..jira.port import IssueRef, SetupJira
 from ..jira.site import create_request, rich_text_html
 from ..sources.flashduty import PayloadError, parse_webhook
@@ -68,14 +68,18 @@ class Preview:
     description_body: Any  # that body: ADF (Cloud) or wiki markup (Server/DC)
     priority: str | None  # the priority's name
     labels: list[str]
-    fields: list[tuple[str, str]]  # (field name, value) for mapped text fields
+    # each field mapping: {"name", "value"}, and for one that gives this incident no value
+    # {"empty": why, "fails": True when Jira requires the field}
+    fields: list[dict[str, Any]]
     request: dict[str, Any]  # the whole create request
 
 
 def build_preview(
     cfg: IntegrationConfig, meta: JiraMeta, snap: IncidentSnapshot, *, field_names: dict[str, str],
+    required: frozenset[str] = frozenset(),
 ) -> Preview:
-    """`meta.priorities` names the priorities; `field_names` the mapped text fields."""
+    """`meta.priorities` names the priorities; `field_names` the mapped text fields; `required`
+    the fields Jira requires (without a default of its own)."""
     draft = issue_draft(cfg, meta, snap)
     request = create_request(draft, cfg.jira.platform)
     body = request["fields"]
@@ -86,9 +90,26 @@ def build_preview(
         description_body=description,
         priority=meta.priority_name(draft.priority_id),
         labels=list(draft.labels),
-        fields=[(field_names.get(fid, fid), text) for fid, (text, _kind) in draft.text_fields.items()],
+        fields=_mapped_fields(cfg, snap, draft.text_fields, field_names, required),
         request=request,
     )
+
+
+def _mapped_fields(cfg: IntegrationConfig, snap: IncidentSnapshot, sent: dict[str, tuple[str, str]],
+                   names: dict[str, str], required: frozenset[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in cfg.field_map:
+        name = names.get(m.target, m.target)
+        why = why_empty(m, snap)
+        if why is None:
+            out.append({"name": name, "value": sent[m.target][0] if m.target in sent else field_value(m, snap)})
+        elif m.target in required and m.target not in sent:
+            out.append({"name": name, "value": "", "fails": True,
+                        "empty": f"Empty: {why}. Jira requires this field, so creating this issue would fail: "
+                                 f"give the mapping from {source_text(m)} a default value."})
+        else:
+            out.append({"name": name, "value": "", "fails": False, "empty": f"Empty: {why}, so the field is left empty."})
+    return out
 
 
 async def create_test_issue(jira: SetupJira, cfg: IntegrationConfig, meta: JiraMeta, snap: IncidentSnapshot) -> IssueRef:

@@ -155,10 +155,12 @@ async def count(conn: AsyncConnection, integration_id: int) -> int:
     return int(await conn.scalar(sa.select(sa.func.count()).where(incidents.c.integration_id == integration_id)) or 0)
 
 
-async def recent_channels(conn: AsyncConnection, integration_id: int, scan: int = 500) -> dict[int, str]:
-    """Channel id -> name from the `scan` most recent incidents' snapshots."""
+async def recent_channels(conn: AsyncConnection, integration_id: int | None, scan: int = 500) -> dict[int, str]:
+    """Channel id -> name from the `scan` most recent incidents' snapshots (of one integration, or of all)."""
     c = incidents.c
-    q = sa.select(c.snapshot).where(c.integration_id == integration_id).order_by(c.id.desc()).limit(scan)
+    q = sa.select(c.snapshot).order_by(c.id.desc()).limit(scan)
+    if integration_id is not None:
+        q = q.where(c.integration_id == integration_id)
     found: dict[int, str] = {}
     for snap in (await conn.execute(q)).scalars():
         channel = snap.get("channel_id") if isinstance(snap, dict) else None

@@ -78,6 +78,9 @@ async def _create(job: "Job", draft: IssueDraft, label: str | None, snap: Incide
     except JiraError as exc:
         if not exc.outcome_unknown:
             await job.record(create_state=None)  # Jira refused it: nothing was made
+            note = mapping.refusal_note(job.config, snap, exc.errors)
+            if note:  # "Customer is required" alone does not say which mapping left it empty
+                exc.message = f"{exc.message} ({note})"
             raise
         if exc.status is None or exc.status in GATEWAY or label is None:
             raise  # it may still be running in Jira: the next attempt looks, once it has settled

@@ -40,11 +40,36 @@
     } else {
       current.innerHTML = html;
     }
+    swapOutOfBand(current);
     enhance(current);
     if (focusedId) {
       const again = document.getElementById(focusedId);
       if (again) again.focus({ preventScroll: true });
     }
+  }
+
+  // A fragment may carry <template data-swap="#id"> parts for elsewhere on the page (the
+  // Channels field's error with a live match check, the required-field box with a preview).
+  function swapOutOfBand(root) {
+    root.querySelectorAll("template[data-swap]").forEach((tpl) => {
+      const target = document.querySelector(tpl.dataset.swap);
+      if (target) {
+        target.replaceChildren(tpl.content.cloneNode(true));
+        const input = target.dataset.invalidates && document.getElementById(target.dataset.invalidates);
+        if (input) {
+          const error = target.querySelector("[id]");
+          if (error) {
+            input.setAttribute("aria-invalid", "true");
+            input.setAttribute("aria-errormessage", error.id);
+          } else {
+            input.removeAttribute("aria-invalid");
+            input.removeAttribute("aria-errormessage");
+          }
+        }
+        enhance(target);
+      }
+      tpl.remove();
+    });
   }
 
   function keepOpenDetails(oldRoot, newRoot) {
@@ -122,6 +147,11 @@
       };
       form.querySelectorAll("[data-auto-load]").forEach((el) => el.addEventListener("change", reload));
       form.querySelectorAll("[data-project-search]").forEach((input) => projectSearch(form, input, reload));
+      // the required-field box follows the mappings (and the severity map, which fills Priority)
+      const requiredCheck = debounce(() => send(form, { name: "action", value: "required", dataset: {} }, "#required-fields"), 300);
+      form.addEventListener("input", (ev) => { if (ev.target.matches("[data-required-check]")) requiredCheck(); });
+      form.addEventListener("change", (ev) => { if (ev.target.matches("select[data-required-check]")) requiredCheck(); });
+      form.querySelectorAll("[data-channel-filter]").forEach((input) => channelFilter(input));
     });
 
     root.querySelectorAll("form[data-busy]:not([data-enhance])").forEach((form) => {
@@ -175,42 +205,32 @@
     });
   }
 
-  // The project picker: ask Jira (through the console) as the person types; thousands of
-  // projects never reach the page at once.
+  // The project picker: as the person types, the console asks Jira for matching projects and
+  // replaces the list of buttons under the field (the same list the Search button shows
+  // without JavaScript); thousands of projects never reach the page at once. Typing a key the
+  // list offers, or clicking one, takes that project.
   function projectSearch(form, input, reload) {
-    const list = document.getElementById(input.getAttribute("list"));
-    let known = new Set([...list.options].map((o) => o.value));
+    const button = form.querySelector("[data-project-search-button]");
+    const offered = () => new Set([...document.querySelectorAll("#project-matches button[value^='pick_project:']")]
+      .map((b) => b.value.slice("pick_project:".length)));
     let lastLoaded = input.value;
     const load = () => {
       if (!input.value || input.value === lastLoaded) return;
       lastLoaded = input.value;
       reload();
     };
-    const search = debounce(async () => {
-      const data = new FormData();
-      data.set("csrf_token", form.querySelector("[name=csrf_token]").value);
-      data.set("conn_token", form.querySelector("[name=conn_token]").value);
-      data.set("q", input.value);
-      input.setAttribute("aria-busy", "true");
-      try {
-        const response = await fetch("/console/integrations/setup/projects", { method: "POST", body: data, credentials: "same-origin" });
-        const body = await response.json();
-        if (!response.ok) return;
-        list.innerHTML = "";
-        known = new Set();
-        body.projects.forEach((p) => {
-          const option = document.createElement("option");
-          option.value = p.key;
-          option.textContent = p.key + " · " + p.name;
-          list.appendChild(option);
-          known.add(p.key);
-        });
-      } finally {
-        input.removeAttribute("aria-busy");
-      }
-    }, 250);
-    input.addEventListener("input", () => { if (known.has(input.value)) load(); else search(); });
-    input.addEventListener("change", load);
+    const search = debounce(() => { if (button) send(form, button, "#project-matches"); }, 250);
+    input.addEventListener("input", () => { if (offered().has(input.value)) load(); else search(); });
+  }
+
+  // With many channels seen, a filter box narrows the ticked list (hidden without JavaScript)
+  function channelFilter(input) {
+    input.hidden = false;
+    const items = [...document.querySelectorAll("#channel-picker li[data-channel-name]")];
+    input.addEventListener("input", () => {
+      const needle = input.value.trim().toLowerCase();
+      items.forEach((li) => { li.hidden = needle !== "" && !li.dataset.channelName.includes(needle); });
+    });
   }
 
   // Parts that change on their own (incident lists, counters, an incident's state): one
