@@ -17,6 +17,7 @@ from ..app.accounts import SESSION_IDLE_SECONDS, SignedIn, same_secret
 from ..app.errors import Conflict
 from ..app.models import IncidentDetail, RowId
 from ..domain.conditions import format_conditions
+from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, accounts, checked_form, signed_in
 from .templating import render, runtime
 
@@ -29,6 +30,7 @@ OUTCOME_WORDS = {
     "queued": "queued for Jira",
     "stored": "stored (the trigger did not fire)",
     "out_of_channel_scope": "outside the integration's channels: ignored",
+    COMMENT_SKIPPED: f"queued for Jira, comment skipped: {NO_APP_KEY}",
 }
 
 
