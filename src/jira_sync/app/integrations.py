@@ -52,12 +52,14 @@ class Integrations:
     wake: asyncio.Event
     settings: Settings  # its base_url (PUBLIC_URL) starts the webhook URLs shown to people
     sites: Sites  # Jira site pauses: shown with each integration; new credentials end their own
-    # where webhooks reach the server: settings.base_url in `serve`; the CLI, a process apart,
-    # takes it from the running server (`use_running_server`)
-    webhook_base: str = ""
+    # the CLI, a process apart from `serve`, takes the running server's base URL (`use_running_server`)
+    running_server_url: str | None = None
 
-    def __post_init__(self) -> None:
-        self.webhook_base = self.webhook_base or self.settings.base_url
+    @property
+    def webhook_base(self) -> str:
+        """Where webhooks reach the server: PUBLIC_URL or `serve`'s own listen address (read on each
+        use: settings may change after start), or what the CLI learned from the running server."""
+        return self.running_server_url or self.settings.base_url
 
     @contextlib.asynccontextmanager
     async def announced(self) -> AsyncIterator[None]:
@@ -80,7 +82,7 @@ class Integrations:
             for base in candidates:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{base}/healthz")).status_code in (200, 503):
-                        self.webhook_base = base
+                        self.running_server_url = base
                         return None
         return (f"no running `jira-sync serve` found for this database: the webhook URL assumes "
                 f"{self.settings.base_url} (JIRA_SYNC_HOST/PORT); start the server first, or set JIRA_SYNC_PUBLIC_URL")

@@ -196,7 +196,9 @@ async def rotate_secret(request: Request, user: User, integration_id: RowId) -> 
     webhook = await svc.rotate_webhook_secret(integration_id)
     log.info("console: %s made a new webhook secret for integration %d", user.username, integration_id)
     return render(request, "saved.html", heading="New webhook secret", name=row.name, integration_id=row.id,
-                  message="The old secret no longer works. Update the header value in Flashduty now.",
+                  message=("The old secret keeps working until the time shown below; update the header value in "
+                           "Flashduty before then." if webhook.previous_secret_valid_until else
+                           "The old secret no longer works. Update the header value in Flashduty now."),
                   webhook=webhook, trigger=row.config["trigger"], warnings=[])
 
 
