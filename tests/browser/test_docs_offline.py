@@ -33,3 +33,20 @@ def test_docs_render_with_the_internet_cut_off(page: Page, stack: Stack, shot: C
     expect(page.get_by_text("/webhooks/flashduty/{integration_id}").first).to_be_visible()
     shot(page, "docs-offline")
     assert elsewhere == []
+
+
+def test_integration_page_warns_of_an_unreachable_url_and_skipped_comments(
+        signed_in: Page, stack: Stack, shot: Callable[[Page, str], Path], expect: Any) -> None:
+    page = signed_in
+    cfg = stack.config(name="No app key")
+    cfg["flashduty"] = {"base_url": stack.flashduty_url}
+    created = stack.api.create_integration(cfg)
+    settings = stack.service.runtime.settings
+    public, settings.public_url = settings.public_url, ""  # `serve --port N` without PUBLIC_URL
+    try:
+        page.goto(f"/console/integrations/{created['id']}")
+        expect(page.locator("#hook-reachability")).to_contain_text("JIRA_SYNC_PUBLIC_URL")
+        expect(page.locator(".integration-warning")).to_contain_text("no Flashduty app key")
+        shot(page, "warnings")
+    finally:
+        settings.public_url = public
