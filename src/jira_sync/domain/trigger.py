@@ -14,7 +14,7 @@ STORED = "stored"  # automatic conditions did not match, or manual mode without 
 OUT_OF_SCOPE = "out_of_channel_scope"
 # queued, but an i_comm's comment cannot be copied: no Flashduty app key to read its text with
 COMMENT_SKIPPED = "queued_comment_skipped"
-SET_APP_KEY = "set flashduty.app_key (YAML or API) or the console's Flashduty app key field"
+SET_APP_KEY = "set flashduty.app_key (YAML or API) or the console's APP key field (Comments section of the integration's setup)"
 NO_APP_KEY = ("the integration has no Flashduty app key, so comments are not copied to Jira (an i_comm event "
               f"carries no text; it is read from Flashduty's Open API): {SET_APP_KEY}")
 
