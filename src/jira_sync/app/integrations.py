@@ -64,8 +64,9 @@ class Integrations:
     @contextlib.asynccontextmanager
     async def announced(self) -> AsyncIterator[None]:
         """While `serve` runs: its webhook base URL is in the database, for the CLI to print."""
-        me = uuid.uuid4().hex
-        await listeners.announce(self.engine, me, self.webhook_base, socket.gethostname(), os.getpid(), time.time())
+        me, host = uuid.uuid4().hex, socket.gethostname()
+        await listeners.forget_dead(self.engine, host, _process_alive)
+        await listeners.announce(self.engine, me, self.webhook_base, host, os.getpid(), time.time())
         try:
             yield
         finally:
@@ -276,6 +277,16 @@ def merge_config(current: IntegrationConfig, changes: dict[str, Any]) -> Integra
         else:
             data[key] = value
     return IntegrationConfig.model_validate(data)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user
+    return True
 
 
 def integration_warnings(row: IntegrationRow) -> list[str]:

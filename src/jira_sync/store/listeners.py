@@ -1,6 +1,8 @@
 """Where each `jira-sync serve` listens (`tables.http_listeners`): a row while it runs."""
 from __future__ import annotations
 
+from typing import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,6 +14,17 @@ async def announce(engine: AsyncEngine, listener_id: str, base_url: str, host: s
     async with write(engine) as conn:
         await conn.execute(http_listeners.insert().values(
             id=listener_id, base_url=base_url[:500], host=host[:255], pid=pid, started_at=now))
+
+
+async def forget_dead(engine: AsyncEngine, host: str, alive: Callable[[int], bool]) -> int:
+    """Drop the rows of servers on `host` whose process is gone (killed without withdrawing)."""
+    async with write(engine) as conn:
+        rows = (await conn.execute(sa.select(http_listeners.c.id, http_listeners.c.pid)
+                                   .where(http_listeners.c.host == host))).all()
+        dead = [r.id for r in rows if not alive(r.pid)]
+        if dead:
+            await conn.execute(http_listeners.delete().where(http_listeners.c.id.in_(dead)))
+        return len(dead)
 
 
 async def withdraw(engine: AsyncEngine, listener_id: str) -> None:
