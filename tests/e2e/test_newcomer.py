@@ -251,3 +251,20 @@ def test_chinese_priorities_get_defaults(cloud: Stack) -> None:
     assert prio["defaults"] == {"Critical": "10000", "Warning": "10001", "Info": "10002"}  # 紧急, 高, 中
     ops = cloud.api.post("/api/jira/priorities", json={**body, "project": "OPS"}).json()
     assert ops["defaults"] == {"Critical": "1", "Warning": "3", "Info": "4"}  # Highest, Medium, Low
+
+
+def test_log_lines_give_waits_rounded_and_no_retry_when_none_is_planned(cloud: Stack, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level("INFO", logger="jira_sync.sync.worker")
+    integration_id, sender = cloud.integration()
+    cloud.jira.faults.add(method="POST", path=r"/issue$", kind="500", times=1)  # transient: retried
+    cloud.send(sender, cloud.flashduty.open_incident())
+    wait_until(lambda: any("retry in" in r.getMessage() for r in caplog.records), 15, "a retry to be logged")
+    req, req_sender = cloud.integration(name="req", project="REQ", severity_map=None, check=False)
+    cloud.send(req_sender, cloud.flashduty.open_incident())  # REQ's required field: fails for good
+    wait_until(lambda: any("Customer" in r.getMessage() and r.name == "jira_sync.sync.worker" for r in caplog.records),
+               15, "the failure to be logged")
+    lines = [r.getMessage() for r in caplog.records if r.name == "jira_sync.sync.worker"]
+    retried = next(line for line in lines if "retry in" in line)
+    assert re.search(r"\(retry in (\d+(\.\d)? s|\d+ min( \d+ s)?)\)$", retried), retried
+    failed = next(line for line in lines if "Customer" in line)
+    assert "retry" not in failed and "None" not in failed
