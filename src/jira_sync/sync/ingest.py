@@ -82,8 +82,8 @@ class Ingestor:
             return IngestResult(400, {"error": "bad_payload", "message": str(exc)})
         trigger = self._trigger(row)
         activate, outcome = trigger.decide(event)
-        comment_skipped = activate and event.event_type == "i_comm" and not row.flashduty_app_key_enc
-        if comment_skipped:  # the timeline says so, not only the server log
+        no_comment_text = event.event_type == "i_comm" and not row.flashduty_app_key_enc
+        if no_comment_text and activate:  # the timeline says so, not only the server log
             outcome = COMMENT_SKIPPED
         try:
             accepted = await self._submit(Incoming(integration_id, event, activate, outcome))
@@ -98,7 +98,7 @@ class Ingestor:
         result = {"status": "accepted", "event_id": event.event_id, "incident_id": event.incident.incident_id}
         result["sync"] = "queued" if accepted.queued else outcome
         notes = [] if accepted.queued else [trigger.why_not(event, outcome)]
-        if comment_skipped:
+        if no_comment_text and (activate or accepted.queued):  # queued by this event, or synced already
             notes.append(f"comment skipped: {NO_APP_KEY}")
         if not row.enabled:
             notes.append("integration disabled: stored, syncs when enabled")
