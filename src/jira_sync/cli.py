@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,7 @@ def integrations_apply(file: Any, no_check: bool) -> None:
 
     async def apply(rt):  # type: ignore[no-untyped-def]
         failed = 0
+        url_note = await rt.integrations.use_running_server()
         for cfg in configs:
             found = await rt.integrations.find_by_name(cfg.name)
             existing = found.id if found else None
@@ -193,17 +195,25 @@ def integrations_apply(file: Any, no_check: bool) -> None:
                     click.echo(f"created {cfg.name!r} (id {saved.id})")
                     click.echo(f"  webhook: {saved.webhook.url}")
                     click.echo(f"  header {saved.webhook.header}: {saved.webhook.secret}  (shown once)")
+                    click.echo(f"  try it:  {_me()} dev send-example {saved.webhook.url} --secret {saved.webhook.secret}")
                 else:
                     saved = await rt.integrations.update(existing, cfg.model_dump(mode="python"), check=not no_check)
                     click.echo(f"updated {cfg.name!r} (id {saved.id})")
-                for w in saved.check.warnings:
+                    click.echo(f"  webhook: {saved.webhook.url}")
+                said = " ".join(saved.check.warnings)
+                # the check already warns of a missing app key: say it once
+                for w in saved.check.warnings + [w for w in saved.warnings if w.split(":")[0] not in said]:
                     click.echo(f"  warning: {w}")
+                if saved.webhook.reachability_warning:
+                    click.echo(f"  note: {saved.webhook.reachability_warning}")
             except (CheckFailed, Conflict) as exc:
                 failed += 1
                 errors = exc.report.errors if isinstance(exc, CheckFailed) else [str(exc)]
                 click.echo(f"NOT saved {cfg.name!r}:", err=True)
                 for e in errors:
                     click.echo(f"  error: {e}", err=True)
+        if url_note:
+            click.echo(f"note: {url_note}")
         return failed
 
     if _run(apply):
@@ -219,9 +229,34 @@ def integrations_list(as_json: bool) -> None:
         fields = ("id", "name", "enabled", "last_event_at", "incidents_synced", "failed", "last_error")
         click.echo(json.dumps([r.model_dump(include=set(fields)) for r in rows], indent=2))
         return
+    table = [("ID", "STATE", "NAME", "LAST EVENT", "SYNCED", "FAILED", "LAST ERROR")]
     for r in rows:
-        state = "enabled " if r.enabled else "disabled"
-        click.echo(f"{r.id:>4}  {state}  {r.name}  synced={r.incidents_synced} failed={r.failed}")
+        last = _ago(r.last_event_at)
+        table.append((str(r.id), "enabled" if r.enabled else "disabled", r.name, last, str(r.incidents_synced),
+                      str(r.failed), _one_line(r.last_error or "-")))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    if not rows:
+        click.echo("(no integrations yet: `jira-sync integrations apply FILE.yaml`, or the console)")
+
+
+def _me() -> str:
+    """How this command was called (e.g. .venv/bin/jira-sync), for commands printed to copy."""
+    return sys.argv[0] if Path(sys.argv[0]).name == "jira-sync" else "jira-sync"
+
+
+def _ago(at: float | None) -> str:
+    if at is None:
+        return "never"
+    from .domain.durations import format_duration
+
+    return f"{format_duration(max(0.0, time.time() - at))} ago"
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @integrations.command("check")
@@ -323,31 +358,6 @@ def users_ensure_admin() -> None:
 
 
 # ------------------------------------------------------------------ development
-@main.group()
-def dev() -> None:
-    """Emulators for trying jira-sync without a real Jira or Flashduty."""
+from .cli_dev import dev  # noqa: E402 - the emulators' commands live apart (cli_dev.py)
 
-
-@dev.command("fake-jira")
-@click.option("--flavour", type=click.Choice(["cloud", "server"]), default="cloud", show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8081, type=int, show_default=True)
-def fake_jira(flavour: str, host: str, port: int) -> None:
-    """Run the Jira emulator (Cloud or Server/DC flavour)."""
-    from .devtools.fake_jira import run_forever
-
-    run_forever(flavour, host, port)
-
-
-@dev.command("send-example")
-@click.argument("webhook_url")
-@click.option("--secret", required=True, help="the integration's webhook secret")
-def send_example(webhook_url: str, secret: str) -> None:
-    """Send Flashduty's documented example event to a webhook URL, as Flashduty would."""
-    from .devtools.fake_flashduty import DOCUMENTED_EXAMPLE, WebhookSender
-    from .app.models import SECRET_HEADER
-
-    with WebhookSender(webhook_url, {SECRET_HEADER: secret}) as sender:
-        status = sender.send(DOCUMENTED_EXAMPLE)
-    click.echo(f"HTTP {status}")
-    sys.exit(0 if status == 200 else 1)
+main.add_command(dev)

@@ -50,12 +50,17 @@ def hash_webhook_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def webhook_secret_matches(presented: str | None, stored_hash: str) -> bool:
+def webhook_secret_matches(presented: str | None, stored_hash: str | tuple[str, ...]) -> bool:
+    """`stored_hash`: one hash, or every hash accepted (a rotated secret in its grace period)."""
+    hashes = (stored_hash,) if isinstance(stored_hash, str) else stored_hash
     if not presented:
         # still spend the comparison so a missing secret takes as long as a wrong one
-        hmac.compare_digest(stored_hash, "0" * len(stored_hash))
+        hmac.compare_digest(hashes[0], "0" * len(hashes[0]))
         return False
-    return hmac.compare_digest(hash_webhook_secret(presented), stored_hash)
+    given = hash_webhook_secret(presented)
+    # compare with every hash (no early exit): the time taken says nothing about which matched
+    matches = [hmac.compare_digest(given, h) for h in hashes]
+    return any(matches)
 
 
 def new_admin_token() -> str:

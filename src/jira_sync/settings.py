@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = Field(default="", description="base URL shown in webhook URLs; default http://host:port")
+    secret_grace_hours: float = Field(
+        default=24.0, ge=0, description="after a webhook secret is rotated, the old one is still accepted this "
+        "long (0: it stops at once)")
 
     worker_concurrency: int = Field(default=16, ge=1, le=256, description="incidents reconciled at once per process")
     site_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight per Jira site")
@@ -74,7 +77,18 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """Where webhooks reach this service: PUBLIC_URL, else the listen address (a wildcard
+        address is named by this machine's host name, which other machines can resolve)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            import socket
+
+            host = socket.gethostname()
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 literal in a URL
+        return f"http://{host}:{self.port}"
 
     @property
     def is_postgres(self) -> bool:

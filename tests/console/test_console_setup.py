@@ -111,6 +111,13 @@ def test_the_whole_setup_without_javascript(c, console_stack) -> None:  # type: 
     assert hook_secret not in page.text and "Make a new secret" in page.text
 
 
+def test_chinese_priorities_are_filled_in_by_default(c, console_stack) -> None:  # type: ignore[no-untyped-def]
+    start_setup(c, console_stack)
+    fields = form_fields(step2(c, "pick_project:CN").text, "setup")
+    # 紧急 10000, 高 10001, 中 10002: a Critical incident is not left at the site's default 中
+    assert (fields["sev-Critical"], fields["sev-Warning"], fields["sev-Info"]) == ("10000", "10001", "10002")
+
+
 def test_issue_type_without_priority_disables_severity_with_the_reason(c, console_stack) -> None:  # type: ignore[no-untyped-def]
     start_setup(c, console_stack)
     r = step2(c, "pick_project:NOPRI", name="no priority")

@@ -104,13 +104,53 @@ def test_new_webhook_secret_from_the_page(c, cloud_console: Stack) -> None:  # t
     c.get(f"/console/integrations/{integration_id}")
     r = c.post(f"/console/integrations/{integration_id}/webhook-secret", {})
     secret = re.search(r'<code id="hook-secret">([^<]+)</code>', r.text).group(1)  # type: ignore[union-attr]
-    new = cloud_console.flashduty.open_incident()
-    assert old_hook.send(new) == 401
+    # the old secret keeps working for SECRET_GRACE_HOURS (24 h), and the page says until when
+    assert "keeps working until" in r.text and re.search(r'id="hook-previous">still accepted until \d{4}-', r.text)
+    assert old_hook.send(cloud_console.flashduty.open_incident()) == 200
     fresh = cloud_console.service.sender(old_hook.url, {"X-Jira-Sync-Secret": secret})
     try:
-        assert fresh.send(new) == 200
+        assert fresh.send(cloud_console.flashduty.open_incident()) == 200
     finally:
         fresh.close()
+    page = c.get(f"/console/integrations/{integration_id}")
+    assert 'id="hook-previous">still accepted until' in page.text
+
+
+def test_without_grace_the_old_secret_stops_at_once(c, cloud_console: Stack) -> None:  # type: ignore[no-untyped-def]
+    cloud_console.service.runtime.settings.secret_grace_hours = 0
+    integration_id, old_hook = cloud_console.integration()
+    c.get(f"/console/integrations/{integration_id}")
+    r = c.post(f"/console/integrations/{integration_id}/webhook-secret", {})
+    assert "no longer works" in r.text and "hook-previous" not in r.text
+    assert old_hook.send(cloud_console.flashduty.open_incident()) == 401
+
+
+def test_pages_say_what_flashduty_cannot_reach_and_what_is_skipped(c, cloud_console: Stack) -> None:  # type: ignore[no-untyped-def]
+    settings = cloud_console.service.runtime.settings
+    settings.public_url, settings.port = "", 8090  # `serve --port 8090` without PUBLIC_URL
+    cfg = cloud_console.config(name="no-key")
+    cfg["flashduty"] = {"base_url": cloud_console.flashduty_url}
+    created = cloud_console.api.create_integration(cfg)
+    page = c.get(f"/console/integrations/{created['id']}")
+    assert "http://127.0.0.1:8090/webhooks/flashduty/" in page.text
+    assert 'id="hook-reachability"' in page.text and "JIRA_SYNC_PUBLIC_URL" in page.text
+    assert "no Flashduty app key" in page.text and "flashduty.app_key" in page.text
+
+    opened = cloud_console.flashduty.open_incident()
+    incident_id = opened["incident"]["incident_id"]
+    headers = {created["webhook"]["header"]: created["webhook"]["secret"]}
+    http = cloud_console.service.client()
+    try:
+        for payload in (opened, cloud_console.flashduty.add_comment(incident_id, "disk full")):
+            assert http.post(f"/webhooks/flashduty/{created['id']}", json=payload, headers=headers).status_code == 200
+    finally:
+        http.close()
+    timeline = c.get(f"/console/integrations/{created['id']}/incidents/{incident_id}")
+    assert "comment skipped" in timeline.text and "flashduty.app_key" in timeline.text
+
+    settings.public_url = "https://hooks.example.com"
+    page = c.get(f"/console/integrations/{created['id']}")
+    assert "https://hooks.example.com/webhooks/flashduty/" in page.text and "hook-reachability" not in page.text
 
 
 def test_links_from_webhooks_are_only_ever_http(c, cloud_console: Stack) -> None:  # type: ignore[no-untyped-def]

@@ -373,3 +373,13 @@ async def test_a_project_key_no_url_can_carry_is_refused_and_a_strange_one_stays
     script.on("GET", re.escape("/rest/api/3/project/" + key), json_body={"id": "1", "key": "K", "name": "n"})
     assert (await client.project(key)).key == "K"
     assert script.requests[-1].url.raw_path == b"/rest/api/3/project/OPS%0A..%2F..%2Fadmin%3Fx%3D%23"
+
+
+@pytest.mark.parametrize("key", [".", ".."])
+async def test_a_project_key_of_dots_is_not_normalised_away(script, make_client, key):
+    # `/project/.` would be `/project` (the project list) once the URL is normalised
+    script.on("GET", "/rest/api/3/project/%2E.*", status=404,
+              json_body={"errorMessages": ["No project could be found with key '.'."], "errors": {}})
+    with pytest.raises(JiraPermanentError):
+        await make_client(cloud_conn()).project(key)
+    assert script.requests[-1].url.raw_path == b"/rest/api/3/project/" + b"%2E" * len(key)

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from ..domain.incident import id_problem
 from ..domain.jira_meta import JiraMeta
+from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY
 from ..store import incidents as store
 from ..store import queue
 from ..store.db import Connection, Engine, read, write
@@ -26,6 +27,8 @@ from .models import (
 )
 
 STATES = ("idle", "pending", "failed")
+# an event's outcome that skipped something, explained where people look (API and timeline)
+OUTCOME_NOTES = {COMMENT_SKIPPED: f"the incident is queued for Jira, but its comment is skipped: {NO_APP_KEY}"}
 
 
 @dataclass
@@ -59,7 +62,7 @@ class Incidents:
         base = _Viewer(integ).incident(row)
         return IncidentDetail(
             **base.model_dump(), snapshot=row.snapshot,
-            events=[EventView(**asdict(e)) for e in evs],
+            events=[EventView(**asdict(e), note=OUTCOME_NOTES.get(e.outcome)) for e in evs],
             history=[ExchangeView(**asdict(x)) for x in exs],
         )
 

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable
+
+import httpx
 
 from ..crypto import SecretBox, hash_webhook_secret, new_webhook_secret
 from ..domain.conditions import ConditionError, validate_conditions
 from ..domain.integration import IntegrationConfig, JiraConnection
 from ..domain.jira_meta import JiraMeta
+from ..domain.trigger import SET_APP_KEY
+from ..domain.webhook_url import reachability_warning
 from ..jira.port import JiraPort
 from ..settings import Settings
 from ..setup.checks import CheckReport, check_integration
 from ..store import incidents as incident_store
 from ..store import integrations as store
+from ..store import listeners
 from ..store.db import Engine, read, write
 from ..store.integrations import IntegrationRow, StoredIntegration, Summary
 from ..store.notify import integration_changed
@@ -44,6 +52,41 @@ class Integrations:
     wake: asyncio.Event
     settings: Settings  # its base_url (PUBLIC_URL) starts the webhook URLs shown to people
     sites: Sites  # Jira site pauses: shown with each integration; new credentials end their own
+    # the CLI, a process apart from `serve`, takes the running server's base URL (`use_running_server`)
+    running_server_url: str | None = None
+
+    @property
+    def webhook_base(self) -> str:
+        """Where webhooks reach the server: PUBLIC_URL or `serve`'s own listen address (read on each
+        use: settings may change after start), or what the CLI learned from the running server."""
+        return self.running_server_url or self.settings.base_url
+
+    @contextlib.asynccontextmanager
+    async def announced(self) -> AsyncIterator[None]:
+        """While `serve` runs: its webhook base URL is in the database, for the CLI to print."""
+        me, host = uuid.uuid4().hex, socket.gethostname()
+        await listeners.forget_dead(self.engine, host, _process_alive)
+        await listeners.announce(self.engine, me, self.webhook_base, host, os.getpid(), time.time())
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # the database may be gone at shutdown: the row is then stale
+                await listeners.withdraw(self.engine, me)
+
+    async def use_running_server(self) -> str | None:
+        """For the CLI: print webhook URLs of the `serve` that runs on this database (it may listen on
+        another port than this process's settings say). Returns a note when none answered."""
+        if self.settings.public_url:
+            return None  # the operator's word
+        candidates = await listeners.newest_first(self.engine)
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            for base in candidates:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{base}/healthz")).status_code in (200, 503):
+                        self.running_server_url = base
+                        return None
+        return (f"no running `jira-sync serve` found for this database: the webhook URL assumes "
+                f"{self.settings.base_url} (JIRA_SYNC_HOST/PORT); start the server first, or set JIRA_SYNC_PUBLIC_URL")
 
     @contextlib.asynccontextmanager
     async def jira(self, conn: JiraConnection) -> AsyncIterator[JiraPort]:
@@ -105,19 +148,25 @@ class Integrations:
             found = await incident_store.recent_channels(conn, integration_id)
         return [{"id": k, "name": v} for k, v in sorted(found.items(), key=lambda kv: kv[1])]
 
-    def webhook_info(self, integration_id: int, secret: str | None = None) -> WebhookInfo:
-        url = f"{self.settings.base_url}/webhooks/flashduty/{integration_id}"
+    def webhook_info(self, integration_id: int, secret: str | None = None,
+                     previous_until: float | None = None) -> WebhookInfo:
+        url = f"{self.webhook_base}/webhooks/flashduty/{integration_id}"
+        extra: dict[str, Any] = {
+            "reachability_warning": reachability_warning(self.webhook_base, bool(self.settings.public_url)),
+            "previous_secret_valid_until": previous_until if previous_until and previous_until > time.time() else None,
+        }
         if secret is None:
-            return WebhookInfo(url=url)
-        return WebhookInfo(url=url, secret=secret, url_with_secret=f"{url}?secret={secret}")
+            return WebhookInfo(url=url, **extra)
+        return WebhookInfo(url=url, secret=secret, url_with_secret=f"{url}?secret={secret}", **extra)
 
     def _view(self, row: IntegrationRow, summary: Summary, sites: dict[str, SiteRow],
               secret: str | None = None) -> IntegrationView:
         return IntegrationView(
             id=row.id, name=row.name, enabled=row.enabled, config=row.config, jira_meta=row.jira_meta,
-            webhook=self.webhook_info(row.id, secret), created_at=row.created_at, updated_at=row.updated_at,
+            webhook=self.webhook_info(row.id, secret, row.previous_secret_until), created_at=row.created_at, updated_at=row.updated_at,
             last_event_at=summary.last_event_at, incidents_synced=summary.incidents_synced, failed=summary.failed,
             last_error=summary.last_error, site=site_view(row.config["jira"], sites, time.time()),
+            warnings=integration_warnings(row),
         )
 
     # ------------------------------------------------------------ changes
@@ -181,11 +230,14 @@ class Integrations:
         return await self.view(integration_id)
 
     async def rotate_webhook_secret(self, integration_id: int) -> WebhookInfo:
-        """A new webhook secret; the old one stops working at once."""
+        """A new webhook secret; the old one is still accepted for SECRET_GRACE_HOURS (Flashduty keeps
+        sending it until someone changes the header there), then refused."""
         secret = new_webhook_secret()
+        hours = self.settings.secret_grace_hours
+        grace_until = time.time() + hours * 3600 if hours > 0 else None
         await self._change(integration_id, lambda conn: store.set_webhook_hash(
-            conn, integration_id, hash_webhook_secret(secret)))
-        return self.webhook_info(integration_id, secret)
+            conn, integration_id, hash_webhook_secret(secret), grace_until))
+        return self.webhook_info(integration_id, secret, grace_until)
 
     async def delete(self, integration_id: int) -> None:
         await self._change(integration_id, lambda conn: store.delete(conn, integration_id))
@@ -228,3 +280,21 @@ def merge_config(current: IntegrationConfig, changes: dict[str, Any]) -> Integra
         else:
             data[key] = value
     return IntegrationConfig.model_validate(data)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user
+    return True
+
+
+def integration_warnings(row: IntegrationRow) -> list[str]:
+    """What the integration silently does not do, said where people look (API, console, CLI)."""
+    if row.flashduty_app_key_enc:
+        return []
+    return [f"no Flashduty app key: comments made in Flashduty are not copied to Jira, and webhooks Flashduty "
+            f"failed to deliver are not recovered; {SET_APP_KEY}"]

@@ -22,6 +22,12 @@ class WebhookInfo(BaseModel):
     header: str = SECRET_HEADER
     secret: str | None = Field(default=None, description="shown once, when made; stored only as a hash")
     url_with_secret: str | None = None
+    previous_secret_valid_until: float | None = Field(
+        default=None, description="after a rotation: until when (unix seconds) the secret before it is still "
+        "accepted (SECRET_GRACE_HOURS), so deliveries go on while Flashduty's header is changed")
+    reachability_warning: str | None = Field(
+        default=None, description="set when the URL is loopback or private and PUBLIC_URL is unset: Flashduty's "
+        "cloud cannot call it")
 
 
 class CheckResult(BaseModel):
@@ -66,6 +72,8 @@ class IntegrationView(BaseModel):
     failed: int
     last_error: str | None
     site: SiteStateView = Field(description="its Jira site (and account): ok, or paused and why")
+    warnings: list[str] = Field(default_factory=list, description="what this integration silently does not do, "
+                                "and the setting that changes it (e.g. no Flashduty app key: comments are skipped)")
 
 
 class SavedIntegration(IntegrationView):
@@ -109,7 +117,9 @@ class EventView(BaseModel):
     event_type: str
     event_time: int
     received_at: float
-    outcome: str
+    outcome: str = Field(description="queued | queued_comment_skipped | stored | out_of_channel_scope | ...")
+    note: str | None = Field(default=None, description="what the outcome means when something was skipped, "
+                             "and the setting that changes it")
 
 
 class ExchangeView(BaseModel):
@@ -176,6 +186,8 @@ class IssueTypeItem(JiraItem):
 class PriorityChoices(BaseModel):
     available: bool
     priorities: list[JiraItem]
+    defaults: dict[str, str] = Field(default_factory=dict, description="severity -> priority id chosen by the "
+                                     "priorities' names (Highest…Lowest, Blocker…Trivial, 紧急/高/中/低, P1…P5)")
     reason: str | None
 
 

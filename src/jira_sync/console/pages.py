@@ -17,6 +17,7 @@ from ..app.accounts import SESSION_IDLE_SECONDS, SignedIn, same_secret
 from ..app.errors import Conflict
 from ..app.models import IncidentDetail, RowId
 from ..domain.conditions import format_conditions
+from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, accounts, checked_form, signed_in
 from .secret_flash import SHOWN_FOR_SECONDS, NewSecret, connect_path, recall, remember
 from .templating import is_partial, render, runtime
@@ -30,6 +31,7 @@ OUTCOME_WORDS = {
     "queued": "queued for Jira",
     "stored": "stored (the trigger did not fire)",
     "out_of_channel_scope": "outside the integration's channels: ignored",
+    COMMENT_SKIPPED: f"queued for Jira, comment skipped: {NO_APP_KEY}",
 }
 
 
@@ -232,17 +234,19 @@ async def connect_page(request: Request, user: User, integration_id: RowId) -> R
     row = await svc.row(integration_id)
     shown = recall(request, user, integration_id)
     minutes = SHOWN_FOR_SECONDS // 60
+    webhook = svc.webhook_info(integration_id, shown.secret if shown else None, row.previous_secret_until)
     if shown is None:
         heading, message = "Connect Flashduty", ""
     elif shown.made_by == "rotate":
         heading = "New webhook secret"
-        message = (f"The old secret no longer works. Update the header value in Flashduty now: this page shows "
-                   f"the new one for {minutes} minutes, then never again.")
+        old = ("The old secret keeps working until the time shown below; update the header value in Flashduty "
+               "before then." if webhook.previous_secret_valid_until else
+               "The old secret no longer works. Update the header value in Flashduty now.")
+        message = f"{old} This page shows the new one for {minutes} minutes, then never again."
     else:
         heading = "Integration saved"
         message = (f"Checked against Jira and saved. Now tell Flashduty where to send incidents (the secret is "
                    f"shown on this page for {minutes} minutes, then never again):")
-    webhook = svc.webhook_info(integration_id, shown.secret if shown else None)
     return render(request, "saved.html", heading=heading, name=row.name, integration_id=row.id, message=message,
                   webhook=webhook, trigger=row.config["trigger"], warnings=shown.warnings if shown else [])
 

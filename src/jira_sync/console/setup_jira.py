@@ -18,10 +18,6 @@ from ..setup import lookups as metadata
 from ..setup.preview import parse_sample
 from .setup_form import PROGRESSES, SetupForm
 
-# severity -> priority names tried in order when a project is first loaded
-SEVERITY_DEFAULTS = {"Critical": ["Highest", "Critical", "Blocker", "High"], "Warning": ["Medium", "High", "Major"],
-                     "Info": ["Low", "Lowest", "Minor"]}
-
 
 @dataclass
 class Loaded:
@@ -91,10 +87,7 @@ def fill_defaults(f: SetupForm, loaded: Loaded, first_load: bool) -> None:
     ids = {p["id"] for p in prio["priorities"]}
     f.severity = {s: v for s, v in f.severity.items() if v in ids}
     if first_load and not f.severity and prio["available"]:
-        by_name = {p["name"].casefold(): p["id"] for p in prio["priorities"]}
-        for sev, names in SEVERITY_DEFAULTS.items():
-            f.severity[sev] = next((by_name[n.casefold()] for n in names if n.casefold() in by_name), "")
-        f.severity = {s: v for s, v in f.severity.items() if v}
+        f.severity = dict(prio["defaults"])  # by the site's priority names (domain/priorities.py)
     names = {s["name"] for s in loaded.statuses["statuses"]}
     for key, _ in PROGRESSES:
         if f.statuses.get(key) not in names:

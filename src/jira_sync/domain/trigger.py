@@ -12,6 +12,11 @@ from .integration import IntegrationConfig
 QUEUED = "queued"
 STORED = "stored"  # automatic conditions did not match, or manual mode without a click
 OUT_OF_SCOPE = "out_of_channel_scope"
+# queued, but an i_comm's comment cannot be copied: no Flashduty app key to read its text with
+COMMENT_SKIPPED = "queued_comment_skipped"
+SET_APP_KEY = "set flashduty.app_key (YAML or API) or the console's APP key field (Comments section of the integration's setup)"
+NO_APP_KEY = ("the integration has no Flashduty app key, so comments are not copied to Jira (an i_comm event "
+              f"carries no text; it is read from Flashduty's Open API): {SET_APP_KEY}")
 
 
 class Trigger:
@@ -30,3 +35,16 @@ class Trigger:
         if self.automatic and self.match(event.incident):
             return True, QUEUED
         return False, STORED
+
+    def why_not(self, event: WebhookEvent, outcome: str) -> str | None:
+        """Why an event was stored without queueing a sync, in words (the webhook answer's note)."""
+        if outcome == OUT_OF_SCOPE:
+            return (f"not synced: channel {event.incident.channel_id} is not one of the integration's channels "
+                    f"({', '.join(map(str, sorted(self.channels)))})")
+        if outcome != STORED:
+            return None
+        if not self.automatic:
+            return "not synced: the trigger is manual; the Flashduty Custom Action (or POST .../sync) syncs it"
+        return ("not synced: the integration's conditions do not match this incident "
+                f"(severity {event.incident.severity}, channel {event.incident.channel_id}); it is stored, "
+                "and a later event that matches syncs it")

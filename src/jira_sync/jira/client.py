@@ -47,8 +47,11 @@ SEARCH_LIMIT = 20
 
 def _seg(value: str) -> str:
     """One URL path segment: a project key, issue type or issue id as typed cannot leave its
-    place (`../`, `?`) nor break the URL (control characters)."""
-    return quote(value, safe="")
+    place (`../`, `?`) nor break the URL (control characters). A segment of dots alone would be
+    removed by URL normalisation (`/project/.` is `/project`, the project list), so its dots
+    are percent-encoded too."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if set(value) <= {"."} else encoded
 
 
 class JiraClient:

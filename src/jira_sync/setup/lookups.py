@@ -20,6 +20,7 @@ from ..domain.integration import (
     StatusMapping,
 )
 from ..domain.mapping import may_be_empty, source_text
+from ..domain.priorities import default_severity_priorities
 from ..jira.port import FieldMeta, JiraAuthError, JiraConnectError, JiraError, SetupJira, StatusInfo
 from ..jira.site import platform_mismatch
 
@@ -91,11 +92,12 @@ class Screen:
     def priorities(self) -> dict[str, Any]:
         f = self.priority
         if f is None:
-            return {"available": False, "priorities": [],
+            return {"available": False, "priorities": [], "defaults": {},
                     "reason": "This issue type has no Priority field on its create screen, so severity cannot be "
                               "mapped. Pick another issue type, or add Priority to the screen in Jira."}
         values = [{"id": str(v.get("id")), "name": str(v.get("name", v.get("id")))} for v in f.allowed_values]
-        return {"available": True, "priorities": values, "reason": None}
+        defaults = default_severity_priorities([(v["id"], v["name"]) for v in values])
+        return {"available": True, "priorities": values, "defaults": defaults, "reason": None}
 
     def text_fields(self) -> list[dict[str, str]]:
         return [{"id": f.id, "name": f.name, "kind": f.text_kind} for f in self.fields if f.text_kind]

@@ -30,6 +30,15 @@ class IntegrationRow:
     synced_count: int
     created_at: float
     updated_at: float  # moves with every change: cached clients and triggers key on it
+    previous_secret_hash: str | None = None  # the secret before the last rotation...
+    previous_secret_until: float | None = None  # ...accepted until then (SECRET_GRACE_HOURS)
+
+    def secret_hashes(self, now: float) -> tuple[str, ...]:
+        """The webhook secrets (hashed) accepted at `now`: the current one, and the one before the
+        last rotation while its grace period runs."""
+        if self.previous_secret_hash and self.previous_secret_until and now < self.previous_secret_until:
+            return self.webhook_secret_hash, self.previous_secret_hash
+        return (self.webhook_secret_hash,)
 
     @property
     def version(self) -> tuple[int, float]:
@@ -75,6 +84,7 @@ def _row(r: Any) -> IntegrationRow:
         jira_secret_enc=r.jira_secret_enc, flashduty_app_key_enc=r.flashduty_app_key_enc,
         webhook_secret_hash=r.webhook_secret_hash, synced_count=r.synced_count or 0,
         created_at=r.created_at, updated_at=r.updated_at,
+        previous_secret_hash=r.previous_secret_hash, previous_secret_until=r.previous_secret_until,
     )
 
 
@@ -153,8 +163,14 @@ async def set_enabled(conn: AsyncConnection, integration_id: int, enabled: bool)
     return await _update(conn, integration_id, enabled=enabled)
 
 
-async def set_webhook_hash(conn: AsyncConnection, integration_id: int, webhook_hash: str) -> bool:
-    return await _update(conn, integration_id, webhook_secret_hash=webhook_hash)
+async def set_webhook_hash(conn: AsyncConnection, integration_id: int, webhook_hash: str,
+                           grace_until: float | None = None) -> bool:
+    """A new webhook secret; with `grace_until`, the one it replaces is accepted until then."""
+    current = sa.select(integrations.c.webhook_secret_hash).where(integrations.c.id == integration_id)
+    old = await conn.scalar(current)
+    keep = old if grace_until is not None else None
+    return await _update(conn, integration_id, webhook_secret_hash=webhook_hash, previous_secret_hash=keep,
+                         previous_secret_until=grace_until if keep else None)
 
 
 async def delete(conn: AsyncConnection, integration_id: int) -> bool:

@@ -20,6 +20,10 @@ integrations = sa.Table(
     sa.Column("jira_secret_enc", sa.Text, nullable=False),
     sa.Column("flashduty_app_key_enc", sa.Text, nullable=True),
     sa.Column("webhook_secret_hash", sa.String(64), nullable=False),
+    # the secret before the last rotation, accepted until `previous_secret_until` (SECRET_GRACE_HOURS)
+    # so that a rotation does not drop Flashduty's deliveries before its header is changed
+    sa.Column("previous_secret_hash", sa.String(64), nullable=True),
+    sa.Column("previous_secret_until", sa.Float, nullable=True),
     # what the last check learned from Jira: priority ids, text field kinds, statuses...
     sa.Column("jira_meta", sa.JSON, nullable=False, default=dict),
     # incidents linked to a Jira issue, kept by the worker in the transaction that records
@@ -215,4 +219,16 @@ jira_sites = sa.Table(
     sa.Column("resume_at", sa.Float, nullable=True),  # Retry-After: nothing is sent before this
     sa.Column("probes", sa.Integer, nullable=False, server_default="0"),  # failed probes so far
     sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Where each `jira-sync serve` listens (its webhook base URL): the CLI, which runs apart from
+# the server, prints webhook URLs that reach the server actually running (`--port` included).
+http_listeners = sa.Table(
+    "http_listeners",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("base_url", sa.String(500), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
 )

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from ..crypto import webhook_secret_matches
-from ..domain.trigger import Trigger
+from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY, Trigger
 from ..sources.flashduty import PayloadError, parse_webhook
 from ..store import queue
 from ..store.db import ConstraintViolated, Engine, write
@@ -58,7 +59,7 @@ class Ingestor:
             log.exception("could not read integration %s", integration_id)
             return UNAVAILABLE
         # the same answer for an unknown integration and a wrong secret: ids are not secrets
-        if row is None or not webhook_secret_matches(presented_secret, row.webhook_secret_hash):
+        if row is None or not webhook_secret_matches(presented_secret, row.secret_hashes(time.time())):
             return UNAUTHORIZED
         return await self._accept(integration_id, row, body)
 
@@ -79,7 +80,11 @@ class Ingestor:
             event = parse_webhook(body)
         except PayloadError as exc:
             return IngestResult(400, {"error": "bad_payload", "message": str(exc)})
-        activate, outcome = self._trigger(row).decide(event)
+        trigger = self._trigger(row)
+        activate, outcome = trigger.decide(event)
+        no_comment_text = event.event_type == "i_comm" and not row.flashduty_app_key_enc
+        if no_comment_text and activate:  # the timeline says so, not only the server log
+            outcome = COMMENT_SKIPPED
         try:
             accepted = await self._submit(Incoming(integration_id, event, activate, outcome))
         except ConstraintViolated:  # the integration was deleted a moment ago
@@ -92,8 +97,13 @@ class Ingestor:
             return IngestResult(200, {"status": "duplicate", "event_id": event.event_id})
         result = {"status": "accepted", "event_id": event.event_id, "incident_id": event.incident.incident_id}
         result["sync"] = "queued" if accepted.queued else outcome
+        notes = [] if accepted.queued else [trigger.why_not(event, outcome)]
+        if no_comment_text and (activate or accepted.queued):  # queued by this event, or synced already
+            notes.append(f"comment skipped: {NO_APP_KEY}")
         if not row.enabled:
-            result["note"] = "integration disabled: stored, syncs when enabled"
+            notes.append("integration disabled: stored, syncs when enabled")
+        if any(notes):
+            result["note"] = "; ".join(n for n in notes if n)
         if event.repaired:
             result["repaired"] = list(event.repaired)
         return IngestResult(200, result)

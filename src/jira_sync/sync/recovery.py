@@ -178,7 +178,7 @@ class Recovery:
             report.failed_deliveries += 1
             body = item.get("request_body")
             secret = delivery_secret(item)
-            if not isinstance(body, str) or not webhook_secret_matches(secret, row.webhook_secret_hash):
+            if not isinstance(body, str) or not webhook_secret_matches(secret, row.secret_hashes(time.time())):
                 continue  # another integration's, or another service's
             report.ours += 1
             result = await self.ingestor.ingest(row.id, secret, body.encode())

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any, Iterable, Mapping
 
+from ..domain.durations import format_duration
 from ..jira.ratelimit import SiteGates, site_key
 from ..store import sites as store
 from ..store.db import Engine, read
@@ -112,7 +113,7 @@ class Sites:
         row = SiteRow(site, site, None, integration_id, OUTAGE, message, since, now + self.probe_delay(0),
                       old.resume_at if old else None, 0, now)
         await self._save(row)
-        log.warning("Jira at %s paused: %s (probed every %s s at most)", site, message, self.probe_seconds)
+        log.warning("Jira at %s paused: %s (probed every %s at most)", site, message, format_duration(self.probe_seconds))
         return row
 
     async def credentials_refused(self, jira: Mapping[str, Any], integration_id: int, *, worked_before: bool) -> SiteRow:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from ..crypto import SecretBox
+from ..domain.durations import retry_phrase
 from ..jira.port import Exchange, JiraError
 from ..settings import Settings
 from ..sources.flashduty_api import FlashdutyApiError
@@ -203,7 +204,8 @@ class Worker:
             if not isinstance(exc, (JiraError, FlashdutyApiError, IntegrationGone)):  # expected: one line
                 log.exception("incident row %s failed: %s", row.id, fate.error)
             else:
-                log.info("incident row %s: %s (retry at %s)", row.id, fate.error, fate.retry_at)
+                retry = retry_phrase(fate.retry_at, time.time())
+                log.info("incident row %s: %s%s", row.id, fate.error, f" ({retry})" if retry else "")
             await self._end(row, link, entries, fate)
             return
         if await self._close(claims.finish(self.engine, row, link, self.owner, entries)):

@@ -113,7 +113,8 @@ async def check_integration(svc: IntegrationsDep, integration_id: RowId) -> Chec
 
 @router.post("/integrations/{integration_id}/webhook-secret", tags=["integrations"])
 async def rotate_webhook_secret(svc: IntegrationsDep, integration_id: RowId) -> WebhookInfo:
-    """Generate a new webhook secret (the old one stops working at once)."""
+    """Generate a new webhook secret. The old one is still accepted for SECRET_GRACE_HOURS (24 h by default):
+    `previous_secret_valid_until` says until when."""
     return await svc.rotate_webhook_secret(integration_id)
 
 

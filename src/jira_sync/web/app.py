@@ -14,7 +14,7 @@ from .. import console
 from ..app.models import Health
 from ..bootstrap import start_runtime
 from ..settings import Settings
-from . import api, api_jira, api_recovery, errors, webhooks
+from . import api, api_jira, api_recovery, docs, errors, webhooks
 from .input import BodyDeadline
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def create_app(
         runtime = await start_runtime(settings, jira_transport=jira_transport, flashduty_transport=flashduty_transport)
         app.state.runtime = runtime
         try:
-            async with runtime.background(run_worker=run_worker):
+            async with runtime.background(run_worker=run_worker), runtime.integrations.announced():
                 yield
         finally:
             await runtime.aclose()
@@ -43,7 +43,10 @@ def create_app(
         description="Keeps Jira issues in step with Flashduty incidents. The REST API needs "
         "`Authorization: Bearer <admin token>`; webhooks need the integration's secret.",
         lifespan=lifespan,
+        docs_url=None,  # served below from files in the package: /docs works offline
+        redoc_url=None,
     )
+    docs.install(app)
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
     if settings.trusted_proxy_list:  # the client address from X-Forwarded-For, only from these
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
