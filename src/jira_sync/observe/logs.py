@@ -37,8 +37,7 @@ def _add_fields(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     record = event.get("_record")
     own = getattr(record, _FIELDS, None)
     if own:
-        for key, value in own.items():
-            event.setdefault(key, value)
+        event.update(own)  # the line's own values are newer than what was bound (an issue key just made)
     return event
 
 
@@ -94,7 +93,9 @@ def configure(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> Non
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
-    # httpx logs every request at INFO, with its URL: noise at our volume, and the incident
-    # history keeps each Jira exchange with secrets removed
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
+    # httpx logs every request at INFO, with its URL: noise at our volume (the incident history
+    # keeps each Jira exchange with secrets removed), shown only at DEBUG (Flashduty's app_key
+    # is removed from them: sources/flashduty_api.py). The others are noise at any level.
+    logging.getLogger("httpx").setLevel(logging.INFO if root.level <= logging.DEBUG else logging.WARNING)
+    for noisy in ("httpcore", "markdown_it", "alembic.runtime.plugins", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
