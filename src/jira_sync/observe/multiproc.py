@@ -25,6 +25,11 @@ def prepare(path: str) -> None:
         raise RuntimeError("prometheus_client was imported before the metrics directory was set")
     os.makedirs(path, exist_ok=True)
     os.environ[ENV] = path
+    clean(path)
+
+
+def clean(path: str) -> None:
+    """Remove the files of processes that are gone, and any left by an earlier process with our pid."""
     for file in glob.glob(os.path.join(path, "*_*.db")):
         pid = file.rsplit("_", 1)[-1].removesuffix(".db")
         if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
