@@ -77,6 +77,10 @@ def test_counters_add_up_to_what_was_sent(cloud) -> None:  # type: ignore[no-unt
     refused = cloud.http.post(f"/webhooks/flashduty/{iid}", json=payloads[1], headers={"X-Jira-Sync-Secret": "nope"})
     assert refused.status_code == 401
     assert cloud.http.post("/webhooks/flashduty/999999", json=payloads[1]).status_code == 401
+    secret = {"X-Jira-Sync-Secret": hook.headers["X-Jira-Sync-Secret"], "Content-Type": "application/json"}
+    assert cloud.http.post(f"/webhooks/flashduty/{iid}", content=b"{}", headers=secret).status_code == 400
+    assert cloud.http.post(f"/webhooks/flashduty/{iid}", content=b"x", headers={**secret, "Content-Type": "text/plain"}).status_code == 415
+    assert cloud.http.post("/webhooks/flashduty/424242", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
     cloud.synced()
     s = scrape(cloud.http)
     assert value(s, "jira_sync_webhooks_total", integration=i, outcome="accepted") == 5
@@ -84,7 +88,12 @@ def test_counters_add_up_to_what_was_sent(cloud) -> None:  # type: ignore[no-unt
     assert value(s, "jira_sync_webhooks_rejected_total", integration=i, reason="unauthorized") == 1
     # an id no integration has is counted, under one label for all such ids
     assert value(s, "jira_sync_webhooks_rejected_total", integration="unknown", reason="unauthorized") == 1
-    assert not any(("integration", "999999") in key for key in s["jira_sync_webhooks_total"])
+    assert value(s, "jira_sync_webhooks_rejected_total", integration=i, reason="bad_payload") == 1
+    assert value(s, "jira_sync_webhooks_rejected_total", integration=i, reason="unsupported_media_type") == 1
+    assert value(s, "jira_sync_webhooks_rejected_total", integration="unknown", reason="unsupported_media_type") == 1
+    assert value(s, "jira_sync_webhooks_total", integration=i, outcome="rejected") == 3
+    assert not any(("integration", "999999") in key or ("integration", "424242") in key
+                   for key in s["jira_sync_webhooks_total"])
     site = cloud.jira_url.rstrip("/").lower()
     creates = cloud.jira.count_requests("POST", r"/rest/api/\d/issue$")
     assert creates == 5
@@ -101,3 +110,21 @@ def test_counters_add_up_to_what_was_sent(cloud) -> None:  # type: ignore[no-unt
     for p in payloads:
         assert p["incident"]["incident_id"] not in text
     assert "OPS-1" not in text
+
+
+def test_failed_syncs_are_counted_by_reason(cloud) -> None:  # type: ignore[no-untyped-def]
+    iid, hook = cloud.integration()
+    cloud.jira.faults.add(kind="500", method="POST", path=r"/rest/api/3/issue$", times=1)
+    cloud.jira.faults.add(kind="429", method="POST", path=r"/rest/api/3/issue$", times=1, retry_after=0)
+    cloud.send(hook, cloud.flashduty.open_incident())
+    cloud.synced(timeout=30)
+    s = scrape(cloud.http)
+    i, site = str(iid), cloud.jira_url.rstrip("/").lower()
+    assert value(s, "jira_sync_syncs_failed_total", integration=i, reason="serverError") == 1
+    assert value(s, "jira_sync_syncs_failed_total", integration=i, reason="rateLimited") == 1
+    assert value(s, "jira_sync_syncs_failed_total", integration=i) == 2
+    assert value(s, "jira_sync_jira_requests_total", site=site, operation="create_issue", status_class="5xx") == 1
+    assert value(s, "jira_sync_jira_requests_total", site=site, operation="create_issue", status_class="4xx") == 1
+    assert value(s, "jira_sync_jira_requests_total", site=site, operation="create_issue", status_class="2xx") == 1
+    assert value(s, "jira_sync_syncs_total", integration=i) >= 3
+    assert value(s, "jira_sync_incidents_failed", integration=i) == 0

@@ -138,7 +138,8 @@ class Metrics:
             "(or failure), the wait for the site gate included.", ["site", "operation"], buckets=JIRA_BUCKETS,
             registry=r)
         self.syncs = Counter(
-            "jira_sync_syncs", "Reconciles of an incident that called Jira (attempts), by integration.",
+            "jira_sync_syncs", "Reconciles that ran (attempts to bring one incident's issue in step; waits for "
+            "a paused site are not attempts), by integration.",
             ["integration"], registry=r)
         self.syncs_failed = Counter(
             "jira_sync_syncs_failed", "Reconciles that ended in an error (retried or failed), by integration "

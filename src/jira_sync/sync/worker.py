@@ -229,8 +229,9 @@ class Worker:
             return
         except Exception as exc:  # every failure becomes visible state, never a lost update
             fate = await self.outages.failed(row, integration, exc)
-            if not isinstance(exc, (Uncertain, IntegrationGone)):
-                self.metrics.sync_ended(row.integration_id, failure_reason(exc), None)
+            if not isinstance(exc, IntegrationGone):  # Jira cannot tell yet (Uncertain): an attempt, not a failure
+                self.metrics.sync_ended(row.integration_id, None if isinstance(exc, Uncertain) else failure_reason(exc),
+                                        None)
             said = logs.fields(**_outcome(fate), jira_requests=len(entries), issue_key=link.jira_issue_key,
                                duration_ms=round((time.time() - started) * 1000, 1))
             if not isinstance(exc, (JiraError, FlashdutyApiError, IntegrationGone)):  # expected: one line
