@@ -2,10 +2,12 @@
 that add up to what was sent and what Jira was asked."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from e2e.conftest import make_stack
+from e2e.conftest import make_stack, wait_until
 from support import ADMIN_TOKEN
 
 COUNTERS = {
@@ -128,3 +130,20 @@ def test_failed_syncs_are_counted_by_reason(cloud) -> None:  # type: ignore[no-u
     assert value(s, "jira_sync_jira_requests_total", site=site, operation="create_issue", status_class="2xx") == 1
     assert value(s, "jira_sync_syncs_total", integration=i) >= 3
     assert value(s, "jira_sync_incidents_failed", integration=i) == 0
+
+
+def test_recovery_runs_and_what_they_recovered_are_counted(cloud) -> None:  # type: ignore[no-untyped-def]
+    iid, hook = cloud.integration()
+    p = cloud.flashduty.open_incident()
+    cloud.send(hook, p)
+    cloud.synced()
+    time.sleep(0.01)
+    cloud.flashduty.ack(p["incident"]["incident_id"])  # its webhook never arrives: the sweep finds the change
+    wait_until(lambda: value(scrape(cloud.http), "jira_sync_recovery_runs_total", integration=str(iid)) >= 1,
+               what="the first recovery run")
+    assert cloud.api.post(f"/api/integrations/{iid}/recovery/run").status_code in (200, 202)
+    wait_until(lambda: value(scrape(cloud.http), "jira_sync_recovery_events_recovered_total", integration=str(iid),
+                             how="sweep") == 1, what="the sweep's recovered event")
+    s = scrape(cloud.http)
+    assert value(s, "jira_sync_recovery_runs_total", integration=str(iid), outcome="error") == 0
+    assert value(s, "jira_sync_recovery_events_recovered_total", integration=str(iid), how="replayed") == 0
