@@ -119,7 +119,8 @@ def test_no_secret_reaches_any_log_line(settings, tmp_path) -> None:  # type: ig
             secrets.append(hook["secret"])
             p = fd.open_incident()
             incident = p["incident"]["incident_id"]
-            assert client.post(hook["url"], json=p, headers={hook["header"]: hook["secret"]}).status_code == 200
+            assert client.post(hook["url"], json=p, headers={hook["header"]: hook["secret"],
+                                                             "X-Request-Id": "proxy-req-42"}).status_code == 200
             comment = fd.add_comment(incident, "a comment")
             assert client.post(f"{hook['url']}?secret={hook['secret']}", json=comment).status_code == 200
             assert client.post(hook["url"], json=p, headers={hook["header"]: hook["secret"] + "x"}).status_code == 401
@@ -143,7 +144,9 @@ def test_no_secret_reaches_any_log_line(settings, tmp_path) -> None:  # type: ig
     text = log.read_text()
     lines = _json_lines(log)
     assert any(e["level"] == "debug" for e in lines)
-    assert any(e["event"].startswith("webhook ") for e in lines)
+    hooks = [e for e in lines if e["event"].startswith("webhook ")]
+    assert len(hooks) == 4 and all(e.get("request_id") for e in hooks)
+    assert hooks[0]["request_id"] == "proxy-req-42" and hooks[0]["incident"] == incident  # a proxy's id is kept
     for secret in secrets:
         assert secret not in text, f"a secret ({secret[:4]}...) reached the log"
     assert jira.count_requests("POST", r"/rest/api/\d/issue/[^/]+/comment$") == 1  # the comment path ran

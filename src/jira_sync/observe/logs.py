@@ -16,13 +16,20 @@ import sys
 from typing import Any
 
 import structlog
-from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars, merge_contextvars
+from structlog.contextvars import (
+    bind_contextvars,
+    bound_contextvars,
+    clear_contextvars,
+    merge_contextvars,
+    reset_contextvars,
+)
 
-__all__ = ["bind", "bound", "clear", "configure", "fields"]
+__all__ = ["bind", "bound", "clear", "configure", "fields", "reset"]
 
 bind = bind_contextvars
 bound = bound_contextvars
 clear = clear_contextvars
+reset = reset_contextvars
 
 # our keys in a LogRecord's __dict__ (given as `extra`), so the renderer finds them among the record's own
 _FIELDS = "_fields"
