@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from pydantic import SecretStr
 from prometheus_client.parser import text_string_to_metric_families
 
 from e2e.conftest import make_stack, wait_until
@@ -147,3 +148,15 @@ def test_recovery_runs_and_what_they_recovered_are_counted(cloud) -> None:  # ty
     s = scrape(cloud.http)
     assert value(s, "jira_sync_recovery_runs_total", integration=str(iid), outcome="error") == 0
     assert value(s, "jira_sync_recovery_events_recovered_total", integration=str(iid), how="replayed") == 0
+
+
+def test_the_metrics_token_opens_metrics_and_nothing_else(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.metrics_token = SecretStr("metrics-token-0123456789")
+    stack, stop = make_stack(settings, "cloud")
+    try:
+        scrape(stack.http, token="metrics-token-0123456789")
+        scrape(stack.http)  # the admin token opens it too
+        assert stack.http.get("/api/integrations", headers={"Authorization": "Bearer metrics-token-0123456789"}
+                              ).status_code == 401
+    finally:
+        stop()

@@ -47,7 +47,7 @@ def test_a_json_line_carries_the_bound_ids_and_its_own_fields(restore_logging) -
     logs.configure("INFO", "auto", out)
     with logs.bound(request_id="r1", integration=3, incident="inc-1", issue_key=None):
         logging.getLogger("jira_sync.test").info("reconciled", extra=logs.fields(issue_key="OPS-7", jira_writes=1))
-    logging.getLogger("uvicorn.error").info("from a library")
+    logging.getLogger("some_library.module").info("from a library")  # any library logger, same renderer
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first["request_id"] == "r1" and first["incident"] == "inc-1" and first["issue_key"] == "OPS-7"
     assert first["level"] == "info" and first["logger"] == "jira_sync.test" and first["jira_writes"] == 1

@@ -18,8 +18,9 @@ def require_scraper(request: Request, creds: Annotated[HTTPAuthorizationCredenti
     settings = request.app.state.runtime.settings
     tokens = [t.get_secret_value() for t in (settings.metrics_token, settings.admin_token) if t is not None]
     given = creds.credentials.encode() if creds is not None else b""
-    # every token compared, in constant time, so the answer's timing tells nothing
-    if not [t for t in tokens if hmac.compare_digest(given, t.encode())] or creds is None:
+    # every token compared (a list, not any()), in constant time: the answer's timing tells nothing
+    matches = [hmac.compare_digest(given, t.encode()) for t in tokens]
+    if creds is None or not any(matches):
         raise HTTPException(401, "missing or wrong metrics token", headers={"WWW-Authenticate": "Bearer"})
 
 
