@@ -24,11 +24,10 @@ from ..store import claims, queue
 from ..store.db import ConstraintViolated, Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from ..store.integrations import IntegrationRow
-from .adopt import CreateLimits
+from .adopt import CreateLimits, Uncertain
 from .changes import IntegrationRows
 from .clients import ClientCache, FlashdutyFactory, JiraFactory
 from .liveness import Liveness
-from .adopt import Uncertain
 from .outages import Fate, Outages, failure_reason
 from .reconcile import Job, LeaseLost, reconcile
 from .sites import Sites
@@ -62,8 +61,8 @@ def record_exchange(ex: Exchange) -> None:
 
 def _writes(entries: list[dict[str, Any]]) -> int:
     """Jira writes a reconcile made (creates, updates, transitions, comments), searches aside."""
-    return sum(1 for e in entries if e["method"] in ("POST", "PUT") and (e["status"] or 0) < 300
-               and (e["status"] or 0) >= 200 and "/search" not in e["path"])
+    return sum(1 for e in entries if e["method"] in ("POST", "PUT") and 200 <= (e["status"] or 0) < 300
+               and "/search" not in e["path"])
 
 
 def _outcome(fate: Fate) -> dict[str, Any]:
@@ -234,19 +233,21 @@ class Worker:
                                         None)
             said = logs.fields(**_outcome(fate), jira_requests=len(entries), issue_key=link.jira_issue_key,
                                duration_ms=round((time.time() - started) * 1000, 1))
+            what = "reconcile waits" if isinstance(exc, Uncertain) else "reconcile failed"
             if not isinstance(exc, (JiraError, FlashdutyApiError, IntegrationGone)):  # expected: one line
-                log.exception("reconcile failed: %s; %s", fate.error, _next(fate), extra=said)
+                log.exception("%s: %s; %s", what, fate.error, _next(fate), extra=said)
             else:
-                log.info("reconcile failed: %s; %s", fate.error, _next(fate), extra=said)
+                log.info("%s: %s; %s", what, fate.error, _next(fate), extra=said)
             await self._end(row, link, entries, fate)
             return
         wrote = _writes(entries)
         latency = time.time() - row.pending_since if wrote and row.pending_since else None
         self.metrics.sync_ended(row.integration_id, None, latency)
+        again = await self._close(claims.finish(self.engine, row, link, self.owner, entries))
         log.info("reconciled", extra=logs.fields(
-            outcome="in_step", jira_requests=len(entries), jira_writes=wrote, issue_key=link.jira_issue_key,
-            duration_ms=round((time.time() - started) * 1000, 1)))
-        if await self._close(claims.finish(self.engine, row, link, self.owner, entries)):
+            outcome="due_again" if again else "in_step", jira_requests=len(entries), jira_writes=wrote,
+            issue_key=link.jira_issue_key, duration_ms=round((time.time() - started) * 1000, 1)))
+        if again:
             self.wake.set()  # changes arrived while we worked: the incident is due again
 
     async def _end(self, row: IncidentRecord, link: JiraLink, entries: list[dict[str, Any]], fate: Fate) -> None:
