@@ -24,6 +24,7 @@ import loadgen
 from cpu import with_cpu
 from databases import Database, postgres_database, sqlite_database
 from loadgen import RunResult, closed_loop, open_loop
+from metrics_check import integration_of, metrics_check
 from payloads import ingest_events, webhook_request
 from procs import HOST, Proc, Procs, start_bare, start_fake_jira, start_service
 from report import BARE, TargetResult, render
@@ -144,6 +145,9 @@ def ingest_phase(procs: Procs, db: Database, key: str, counts: Counts, r: Target
         r.queue_after = {k: v for k, v in api.queue().items() if k in ("waiting", "in_flight", "failed", "linked")}
         r.issues_check = issues_check(jira.url, synced)
         say(f"  [{db.name}] Jira: {r.issues_check}; queue {r.queue_after}")
+        sent = {integration_of(manual): counts.warmup + counts.ingest,
+                integration_of(auto): max(20, counts.warmup // 5) + counts.ingest + int(counts.rate * counts.seconds)}
+        say(f"  [{db.name}] {metrics_check(api, sent, synced)}")
         r.memory_kb = service.memory_kb()
     finally:
         api.close()

@@ -19,6 +19,7 @@ from .app.accounts import Accounts
 from .app.incidents import Incidents
 from .app.integrations import Integrations
 from .app.lookups import JiraLookups
+from .app.monitoring import Monitoring
 from .app.recovery import RecoveryService
 from .app.sites import JiraSites
 from .crypto import SecretBox
@@ -28,6 +29,7 @@ from .expiring import Expiring
 from .jira.client import SERVER_PROJECTS_TTL, JiraClient
 from .jira.port import ExchangeHook, Project
 from .jira.ratelimit import SiteGates
+from .observe.metrics import Metrics
 from .settings import Settings
 from .sources.flashduty_api import FlashdutyApi
 from .sources.flashduty_recovery import Pacers, RecoveryApi
@@ -66,6 +68,8 @@ class Runtime:
     jira_sites: JiraSites
     recovery: RecoveryService
     recovery_wake: asyncio.Event  # a person asked for a recovery run now
+    metrics: Metrics  # this process's counters (observe/metrics.py)
+    monitoring: Monitoring  # what /metrics answers
     # Flashduty calls paced per account (recovery keeps to half of the account's rate limits)
     flashduty_pacers: Pacers = field(default_factory=Pacers)
     # What Jira said while a setup form is being filled in (console/setup_jira.py)
@@ -80,7 +84,7 @@ class Runtime:
         return JiraClient(
             conn, gate=self.gates.for_site(conn.url), on_exchange=on_exchange, timeout=self.settings.jira_timeout,
             transport=self.jira_transport, project_lists=self.project_lists,
-            gateway_url=self.settings.jira_gateway_url,
+            gateway_url=self.settings.jira_gateway_url, metrics=self.metrics,
         )
 
     def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
@@ -101,7 +105,7 @@ class Runtime:
 
     def worker(self) -> Worker:
         return Worker(self.engine, self.settings, self.box, self.wake, self.rows, self.jira_client,
-                      self.flashduty_client, self.sites)
+                      self.flashduty_client, self.sites, self.metrics)
 
     @contextlib.asynccontextmanager
     async def background(self, *, run_worker: bool) -> AsyncIterator[None]:
@@ -112,7 +116,7 @@ class Runtime:
         worker_task = asyncio.create_task(self.worker().run(stop), name="worker") if run_worker else None
         # recovery runs beside every worker; a lease per integration keeps it to one process at a time
         recovery = Recovery(self.engine, self.settings, self.box, self.ingestor, self.recovery_api,
-                            self.recovery_wake)
+                            self.recovery_wake, self.metrics)
         recovery_task = asyncio.create_task(recovery.run(stop), name="recovery") if run_worker else None
         listener = None
         if self.settings.is_postgres:
@@ -179,12 +183,14 @@ async def start_runtime(
 
     integrations = Integrations(engine, box, setup_jira, changes, wake, settings, sites)
     recovery_wake = asyncio.Event()
+    metrics = Metrics()
     runtime = Runtime(
         settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates, sites=sites,
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
-        ingestor=Ingestor(engine, rows, wake), jira_sites=JiraSites(engine), jira_transport=jira_transport,
+        ingestor=Ingestor(engine, rows, wake, metrics), jira_sites=JiraSites(engine), jira_transport=jira_transport,
         flashduty_transport=flashduty_transport,
         recovery=RecoveryService(engine, integrations, settings, recovery_wake), recovery_wake=recovery_wake,
+        metrics=metrics, monitoring=Monitoring(engine, metrics),
     )
     return runtime

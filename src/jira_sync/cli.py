@@ -32,11 +32,26 @@ def load_settings():  # type: ignore[no-untyped-def]
         ) from None
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request at INFO: noise at our volume, and the incident history
-    # already keeps each Jira exchange (with secrets removed)
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+def setup_logging(level: str, fmt: str = "auto") -> None:
+    from .observe import logs
+
+    logs.configure(level, fmt)
+
+
+def setup_process(settings) -> None:  # type: ignore[no-untyped-def]
+    """What a long-lived process (`serve`, `worker`) sets up before it imports the service:
+    logs, the shared metrics directory (before prometheus_client is imported), traces."""
+    from .observe import multiproc, tracing
+
+    setup_logging(settings.log_level, settings.log_format)
+    if settings.metrics_dir:
+        multiproc.prepare(settings.metrics_dir)
+    elif multiproc.directory():  # PROMETHEUS_MULTIPROC_DIR set by hand: cleaned the same way
+        multiproc.prepare(multiproc.directory())
+    try:
+        tracing.configure(settings.tracing)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -98,17 +113,17 @@ def migrate() -> None:
 @click.option("--no-worker", is_flag=True, help="serve HTTP only; `jira-sync worker` processes do the syncing")
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the HTTP server and the sync worker in one process."""
-    import uvicorn
-
-    from .web.app import create_app
-    from .web.server import uvicorn_config
-
     settings = load_settings()
     if host:
         settings.host = host
     if port:
         settings.port = port
-    setup_logging(settings.log_level)
+    setup_process(settings)
+    import uvicorn
+
+    from .web.app import create_app
+    from .web.server import uvicorn_config
+
     app = create_app(settings, run_worker=not no_worker)
     uvicorn.Server(uvicorn_config(app, settings)).run()
 
@@ -116,15 +131,15 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
 @main.command()
 def worker() -> None:
     """Run an additional sync worker (PostgreSQL only: workers share the queue)."""
-    from .bootstrap import run_worker_process
-
     settings = load_settings()
     if not settings.is_postgres:
         raise click.ClickException(
             "additional workers need PostgreSQL (JIRA_SYNC_DATABASE_URL=postgresql+asyncpg://...); "
             "on SQLite, `jira-sync serve` runs the only worker"
         )
-    setup_logging(settings.log_level)
+    setup_process(settings)
+    from .bootstrap import run_worker_process
+
     asyncio.run(run_worker_process(settings))
 
 

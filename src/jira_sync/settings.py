@@ -5,6 +5,8 @@ Refuses unsafe defaults: no encryption key or admin token means no start
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,6 +49,18 @@ class Settings(BaseSettings):
     recovery_interval: float = Field(
         default=300.0, gt=0, description="seconds between runs recovering webhooks Flashduty failed to deliver")
     log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="json: one JSON object a line; console: readable lines; auto: console on a "
+        "terminal, json otherwise")
+    # observability (observe/): who may scrape /metrics, where processes share their counters, traces
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token that opens /metrics only (the admin token opens it too)")
+    metrics_dir: str = Field(
+        default="", description="directory where serve and worker processes keep their counters for /metrics "
+        "(prometheus-client's multiprocess mode); needed when `jira-sync worker` processes run")
+    tracing: Literal["off", "otel"] = Field(
+        default="off", description="otel: OpenTelemetry spans, exported by OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT "
+        "(needs the `otel` extra)")
     # what a reverse proxy would otherwise give (web/server.py, web/input.py)
     body_timeout: float = Field(default=15.0, gt=0, description="seconds for a request body to arrive; then 408")
     header_timeout: float = Field(default=10.0, gt=0, description="seconds for request headers to arrive; then 408")
@@ -65,6 +79,13 @@ class Settings(BaseSettings):
     def _token_strength(cls, v: SecretStr) -> SecretStr:
         if len(v.get_secret_value()) < 16:
             raise ValueError("admin token must be at least 16 characters (jira-sync init generates one)")
+        return v
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_strength(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < 16:
+            raise ValueError("metrics token must be at least 16 characters")
         return v
 
     @field_validator("secret_key")

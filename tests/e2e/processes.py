@@ -24,8 +24,8 @@ def free_port() -> int:
 
 
 def start(settings: Settings, command: str, *, log: Path | None = None, port: int | None = None,
-          **env: Any) -> subprocess.Popen:
-    """Start `jira-sync COMMAND` on the test's database; `env` adds JIRA_SYNC_* settings by name."""
+          args: tuple[str, ...] = (), **env: Any) -> subprocess.Popen:
+    """Start `jira-sync COMMAND [ARGS]` on the test's database; `env` adds JIRA_SYNC_* settings by name."""
     environ = dict(
         os.environ,
         JIRA_SYNC_DATABASE_URL=settings.database_url,
@@ -37,7 +37,7 @@ def start(settings: Settings, command: str, *, log: Path | None = None, port: in
         environ["JIRA_SYNC_PORT"] = str(port)
     out = open(log, "ab") if log is not None else None
     try:
-        return subprocess.Popen([sys.executable, "-m", "jira_sync", command], env=environ, cwd=HERE,
+        return subprocess.Popen([sys.executable, "-m", "jira_sync", command, *args], env=environ, cwd=HERE,
                                 stdout=out, stderr=subprocess.STDOUT if out else None)
     finally:
         if out is not None:

@@ -16,6 +16,7 @@ from . import client_parse as parse
 from .client_body import comment_body, issue_fields, jql_string
 from .client_http import JiraHttp
 from .client_parse import COMMENT_PROPERTY
+from ..observe.metrics import Metrics
 from .gateway import DEFAULT_GATEWAY
 from .port import (
     Comment,
@@ -65,12 +66,13 @@ class JiraClient:
         transport: httpx.AsyncBaseTransport | None = None,
         project_lists: Expiring[list[Project]] | None = None,
         gateway_url: str = DEFAULT_GATEWAY,
+        metrics: Metrics | None = None,
     ) -> None:
         """`project_lists`: where Server/DC project lists are kept (shared by the clients of a
         process, so a type-ahead over thousands of projects asks Jira once a minute, not per
         keystroke); a client of its own keeps them itself."""
         self._http = JiraHttp(conn, gate=gate, on_exchange=on_exchange, timeout=timeout, transport=transport,
-                              gateway_url=gateway_url)
+                              gateway_url=gateway_url, metrics=metrics)
         self._project_lists = project_lists if project_lists is not None else Expiring(ttl=SERVER_PROJECTS_TTL)
         self._cloud = self._http.cloud
         # Cloud: v3 takes and returns ADF; Server/DC only has v2 (wiki-markup strings).

@@ -163,7 +163,7 @@ def error_for_transport(exc: httpx.HTTPError, *, site: Site, method: str, path: 
     """No answer came. Was the request possibly sent? Only then is a write's outcome unknown."""
     where = f"{method} {path}"
     if isinstance(exc, httpx.ConnectTimeout):
-        return JiraConnectError(f"Timed out connecting to {site.base_url}", reason="timeout")
+        return JiraConnectError(f"Timed out connecting to {site.base_url}", reason="timeout", timed_out=True)
     if isinstance(exc, httpx.ConnectError):
         if _is_tls(exc):
             return JiraConnectError(
@@ -171,9 +171,9 @@ def error_for_transport(exc: httpx.HTTPError, *, site: Site, method: str, path: 
                 "its certificate (PEM) to the connection's CA bundle.", reason="tls")
         return JiraConnectError(f"Cannot reach {site.base_url}: {exc or type(exc).__name__}", reason="unreachable")
     if isinstance(exc, httpx.PoolTimeout):
-        return JiraRetryableError(f"No free connection to {site.base_url} in time for {where}")
+        return JiraRetryableError(f"No free connection to {site.base_url} in time for {where}", timed_out=True)
     if isinstance(exc, httpx.TimeoutException):
-        return JiraRetryableError(f"Jira did not answer {where} in time", outcome_unknown=write)
+        return JiraRetryableError(f"Jira did not answer {where} in time", outcome_unknown=write, timed_out=True)
     # ReadError, WriteError, RemoteProtocolError: reset or closed mid-exchange.
     return JiraRetryableError(f"Connection to Jira broke during {where}: {exc or type(exc).__name__}",
                               outcome_unknown=write)

@@ -17,10 +17,12 @@ import certifi
 import httpx
 
 from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
+from ..observe import tracing
+from ..observe.metrics import Metrics
 from .client_errors import Site, error_for_response, error_for_transport
 from .gateway import DEFAULT_GATEWAY, TENANT_INFO, CloudRoute, cloud_id_of
 from .port import Exchange, ExchangeHook, JiraAuthError, JiraConnectError, JiraError, JiraPermanentError
-from .ratelimit import SiteGate
+from .ratelimit import SiteGate, site_key
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,11 @@ class JiraHttp:
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
         gateway_url: str = DEFAULT_GATEWAY,
+        metrics: Metrics | None = None,
     ) -> None:
         self.conn = conn
+        self._metrics = metrics
+        self._site_label = site_key(conn.url)
         self.cloud = conn.platform is JiraPlatform.CLOUD
         self.site = Site(conn.url, self.cloud, conn.auth is JiraAuthKind.PAT, conn.username)
         self.route = CloudRoute(conn.url, gateway_url, conn.username, cloud=self.cloud)
@@ -185,13 +190,17 @@ class JiraHttp:
         started = time.perf_counter()
         response: httpx.Response | None = None
         body: Any = None
-        try:
-            async with self.gate.slot():
-                response = await self._client.send(request)
-                body = _parse_body(response)
-        except httpx.HTTPError as exc:
-            await self._record(method, shown_path, json_body, None, str(exc), started)
-            raise error_for_transport(exc, site=self.site, method=method, path=shown_path, write=write) from exc
+        with tracing.client_span(method, str(request.url), **{"server.address": request.url.host}) as span:
+            try:
+                async with self.gate.slot():
+                    response = await self._client.send(request)
+                    body = _parse_body(response)
+            except httpx.HTTPError as exc:
+                self._count(method, shown_path, None, started)
+                await self._record(method, shown_path, json_body, None, str(exc), started)
+                raise error_for_transport(exc, site=self.site, method=method, path=shown_path, write=write) from exc
+            tracing.set_status(span, response.status_code)
+        self._count(method, shown_path, response.status_code, started)
         await self._record(method, shown_path, json_body, response.status_code, body, started)
         error = error_for_response(response.status_code, response.headers, body, site=self.site,
                                    method=method, path=shown_path, write=write)
@@ -205,6 +214,10 @@ class JiraHttp:
                 f"({response.headers.get('content-type', 'no content type')}): is this the Jira base URL, "
                 "or is a login proxy in the way?", reason="not_jira", status=response.status_code)
         return body
+
+    def _count(self, method: str, path: str, status: int | None, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.jira_request(self._site_label, method, path, status, time.perf_counter() - started)
 
     async def _record(self, method: str, path: str, sent: Any, status: int | None, got: Any, started: float) -> None:
         if self._hook is None:

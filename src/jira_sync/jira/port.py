@@ -27,8 +27,10 @@ class JiraError(Exception):
         outcome_unknown: bool = False,
         error_messages: list[str] | None = None,
         errors: dict[str, str] | None = None,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(message)
+        self.timed_out = timed_out  # no answer in time (what the metrics call a timeout)
         self.message = message
         self.status = status
         self.retry_after = retry_after  # seconds, from Retry-After, for the whole site

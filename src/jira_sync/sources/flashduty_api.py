@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from ..observe import tracing
+
 __all__ = ["DEFAULT_BASE_URL", "FlashdutyApi", "FlashdutyApiError", "FlashdutyComment"]
 
 DEFAULT_BASE_URL = "https://api.flashcat.cloud"
@@ -139,17 +141,23 @@ class FlashdutyApi:
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         where = f"Flashduty {path}"
-        try:
-            resp = await self._http.post(
-                self._base + path, params={"app_key": self._key}, json=body, timeout=self._timeout
-            )
-        except httpx.TimeoutException:
-            raise FlashdutyApiError(f"{where}: no answer within {self._timeout:g} s", True) from None
-        except httpx.HTTPError as e:
-            # `from None`: the httpx exception holds the request, whose URL has the key.
-            detail = self._redact(str(e)) or type(e).__name__
-            raise FlashdutyApiError(f"{where}: {detail}", True) from None
+        # the span's URL is the one sent, with the app key in it: tracing.client_span redacts it
+        with tracing.client_span("POST", f"{self._base}{path}?app_key={self._key}") as span:
+            try:
+                resp = await self._http.post(
+                    self._base + path, params={"app_key": self._key}, json=body, timeout=self._timeout
+                )
+            except httpx.HTTPError as e:
+                raise self._failed(where, e) from None
+            tracing.set_status(span, resp.status_code)
         return self._data(where, resp)
+
+    def _failed(self, where: str, e: httpx.HTTPError) -> FlashdutyApiError:
+        if isinstance(e, httpx.TimeoutException):
+            return FlashdutyApiError(f"{where}: no answer within {self._timeout:g} s", True)
+        # raised `from None`: the httpx exception holds the request, whose URL has the key.
+        detail = self._redact(str(e)) or type(e).__name__
+        return FlashdutyApiError(f"{where}: {detail}", True)
 
     def _data(self, where: str, resp: httpx.Response) -> dict[str, Any]:
         status = resp.status_code

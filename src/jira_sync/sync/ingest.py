@@ -11,6 +11,7 @@ are shared, which is what lets one process take thousands of events per second.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..crypto import webhook_secret_matches
 from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY, Trigger
+from ..observe.metrics import UNKNOWN, Metrics
 from ..sources.flashduty import PayloadError, parse_webhook
 from ..store import queue
 from ..store.db import ConstraintViolated, Engine, write
@@ -37,31 +39,47 @@ class IngestResult:
 
 
 UNAUTHORIZED = IngestResult(401, {"error": "unauthorized", "message": "missing or wrong webhook secret"})
+# a refusal's reason in the metrics, by its status
+_REJECTED = {400: "bad_payload", 401: "unauthorized", 413: "too_large", 415: "unsupported_media_type",
+             503: "unavailable"}
 UNAVAILABLE = IngestResult(503, {"error": "unavailable", "message": "the event could not be stored; nothing was recorded"})
 
 
 class Ingestor:
-    def __init__(self, engine: Engine, rows: IntegrationRows, wake: asyncio.Event | None) -> None:
+    def __init__(self, engine: Engine, rows: IntegrationRows, wake: asyncio.Event | None,
+                 metrics: Metrics | None = None) -> None:
         """`rows`: the process's cache of integration rows (secret hash, trigger), shared with
         the worker; a change made through this process drops an entry at once, a change from
         another process within the cache's time to live."""
         self.engine = engine
         self.wake = wake
         self.rows = rows
+        self.metrics = metrics if metrics is not None else Metrics()
         self._triggers: dict[tuple[int, float], Trigger] = {}  # (id, updated_at) -> compiled
         self._waiting: list[tuple[Incoming, asyncio.Future[Accepted]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def ingest(self, integration_id: int, presented_secret: str | None, body: bytes) -> IngestResult:
+        """A webhook delivery, counted in the metrics by its outcome."""
         try:
             row = await self.rows.get(integration_id)
         except Exception:
             log.exception("could not read integration %s", integration_id)
-            return UNAVAILABLE
+            return self._counted(self.metrics.integration_label(integration_id), UNAVAILABLE)
+        if row is None:  # ids no integration has share one label: a client trying ids makes no series
+            return self._counted(UNKNOWN, UNAUTHORIZED)
+        self.metrics.known_integration(integration_id)
         # the same answer for an unknown integration and a wrong secret: ids are not secrets
-        if row is None or not webhook_secret_matches(presented_secret, row.secret_hashes(time.time())):
-            return UNAUTHORIZED
-        return await self._accept(integration_id, row, body)
+        if not webhook_secret_matches(presented_secret, row.secret_hashes(time.time())):
+            return self._counted(str(integration_id), UNAUTHORIZED)
+        return self._counted(str(integration_id), await self._accept(integration_id, row, body))
+
+    def _counted(self, label: str, result: IngestResult) -> IngestResult:
+        if result.status == 200:
+            self.metrics.webhook(label, result.body["status"])
+        else:
+            self.metrics.webhook(label, "rejected", _REJECTED.get(result.status, "bad_payload"))
+        return result
 
     async def ingest_trusted(self, integration_id: int, body: bytes) -> IngestResult:
         """The same intake for a body we made ourselves from Flashduty's Open API (the
@@ -122,7 +140,8 @@ class Ingestor:
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="ingest-writer")
+            # a context of its own: the writer serves many requests, its lines name none of them
+            self._writer = asyncio.create_task(self._drain(), name="ingest-writer", context=contextvars.Context())
         return await future
 
     async def _drain(self) -> None:

@@ -53,6 +53,23 @@ def describe(exc: BaseException) -> str:
     return f"{message} (HTTP {status})" if status else message
 
 
+def failure_reason(exc: BaseException) -> str:
+    """The reason a failed reconcile is counted under (Alertmanager's notifier reasons)."""
+    if isinstance(exc, JiraAuthError):
+        return "authError"
+    if not isinstance(exc, JiraError):
+        return "other"  # Flashduty's feed, the database, our own bugs
+    if exc.status == 429:
+        return "rateLimited"
+    if exc.timed_out:
+        return "timeout"
+    if exc.status is not None and exc.status >= 500:
+        return "serverError"
+    if exc.status is not None and 400 <= exc.status < 500 or not exc.retryable:
+        return "clientError"  # Jira refused what was asked (400, 404, 409; a value no URL can carry)
+    return "other"  # refused or broken connections, TLS, not a Jira
+
+
 def _refused(exc: BaseException) -> bool:
     return isinstance(exc, JiraAuthError) and exc.reason == "bad_credentials" and exc.status == 401
 

@@ -43,6 +43,7 @@ from ..sources.flashduty_recovery import PAGE, RecoveryApi
 from ..store import recovery as store
 from ..store.db import Engine, read, write
 from ..store.integrations import IntegrationRow, decrypt
+from ..observe.metrics import Metrics
 from .ingest import Ingestor
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,11 @@ def eligible(row: IntegrationRow) -> bool:
 
 class Recovery:
     def __init__(self, engine: Engine, settings: Settings, box: SecretBox, ingestor: Ingestor,
-                 api: Callable[[FlashdutyConfig], RecoveryApi], wake: asyncio.Event) -> None:
+                 api: Callable[[FlashdutyConfig], RecoveryApi], wake: asyncio.Event, metrics: Metrics | None = None,
+                 ) -> None:
         """`api`: the wiring's factory of paced Open API clients (bootstrap.Runtime.recovery_api)."""
         self.engine, self.settings, self.box, self.ingestor, self.api = engine, settings, box, ingestor, api
+        self.metrics = metrics if metrics is not None else Metrics()
         self.wake = wake  # set when a person asks for a run now
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -132,6 +135,7 @@ class Recovery:
                 reports.append(await self._run(row, state))
             except Exception as exc:  # never hold the lease for long, nor stop the other integrations
                 log.exception("recovery of integration %s failed", row.id)
+                self.metrics.recovery_run(row.id, error=True, replayed=0, swept=0)
                 async with write(self.engine) as conn:
                     await store.finish(conn, row.id, self.owner, next_run_at=now + self.settings.recovery_interval,
                                        history_until_ms=None, finished_at=time.time(),
@@ -157,6 +161,8 @@ class Recovery:
         report.api_calls, report.rate_limited = api.calls, api.rate_limited
         report.seconds = round(time.time() - started, 3)
         error = "; ".join(report.errors) or None
+        self.metrics.recovery_run(row.id, error=error is not None, replayed=report.replayed,
+                                  swept=report.recovered_by_sweep)
         if report.recovered or error:
             log.info("recovery of integration %s: %d recovered (%d replayed, %d by the sweep)%s", row.id,
                      report.recovered, report.replayed, report.recovered_by_sweep, f"; {error}" if error else "")

@@ -15,19 +15,20 @@ import time
 from typing import Any
 
 from ..crypto import SecretBox
-from ..domain.durations import retry_phrase
 from ..jira.port import Exchange, JiraError
+from ..observe import logs
+from ..observe.metrics import Metrics
 from ..settings import Settings
 from ..sources.flashduty_api import FlashdutyApiError
 from ..store import claims, queue
 from ..store.db import ConstraintViolated, Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from ..store.integrations import IntegrationRow
-from .adopt import CreateLimits
+from .adopt import CreateLimits, Uncertain
 from .changes import IntegrationRows
 from .clients import ClientCache, FlashdutyFactory, JiraFactory
 from .liveness import Liveness
-from .outages import Fate, Outages
+from .outages import Fate, Outages, failure_reason
 from .reconcile import Job, LeaseLost, reconcile
 from .sites import Sites
 
@@ -58,6 +59,26 @@ def record_exchange(ex: Exchange) -> None:
         )
 
 
+def _writes(entries: list[dict[str, Any]]) -> int:
+    """Jira writes a reconcile made (creates, updates, transitions, comments), searches aside."""
+    return sum(1 for e in entries if e["method"] in ("POST", "PUT") and 200 <= (e["status"] or 0) < 300
+               and "/search" not in e["path"])
+
+
+def _outcome(fate: Fate) -> dict[str, Any]:
+    """What happens next, for a log line: a retry in so many seconds (rounded), or failed."""
+    if fate.retry_at is None:
+        return {"outcome": "failed"}
+    return {"outcome": "retry", "retry_in_s": round(max(0.0, fate.retry_at - time.time()), 2)}
+
+
+def _next(fate: Fate) -> str:
+    """"retry in 0.86 s", or "failed: waits for a person's retry"."""
+    if fate.retry_at is None:
+        return "failed: waits for a person's retry"
+    return f"retry in {max(0.0, fate.retry_at - time.time()):.2f} s"
+
+
 class IntegrationGone(Exception):
     """A claimed incident's integration was deleted meanwhile (a person's action, not a fault)."""
 
@@ -65,9 +86,10 @@ class IntegrationGone(Exception):
 class Worker:
     def __init__(
         self, engine: Engine, settings: Settings, box: SecretBox, wake: asyncio.Event, rows: IntegrationRows,
-        jira: JiraFactory, flashduty: FlashdutyFactory, sites: Sites,
+        jira: JiraFactory, flashduty: FlashdutyFactory, sites: Sites, metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics if metrics is not None else Metrics()
         self.settings = settings
         self.wake = wake
         self.liveness = Liveness(engine, settings.lease_seconds, one_process=not settings.is_postgres)
@@ -188,12 +210,17 @@ class Worker:
     async def _handle(self, row: IncidentRecord, integration: IntegrationRow | None) -> None:
         entries: list[dict[str, Any]] = []
         current_log.set(entries)
+        # this task's own context: every line below (and the Jira client's) names the incident
+        logs.bind(integration=row.integration_id, incident=row.incident_id, issue_key=row.jira_issue_key)
+        started = time.time()
         link = row.link()
         try:
             job = self._job(row, link, integration)
             pause = self.sites.blocking(integration.config["jira"]) if integration else None
             if pause is not None:  # its Jira site (or account) is paused: wait, without calling Jira
-                await self._end(row, link, entries, self.outages.waiting(row, pause, time.time()))
+                fate = self.outages.waiting(row, pause, time.time())
+                log.debug("waiting for a paused Jira site", extra=logs.fields(**_outcome(fate)))
+                await self._end(row, link, entries, fate)
                 return
             await reconcile(job)
         except LeaseLost as exc:
@@ -201,14 +228,26 @@ class Worker:
             return
         except Exception as exc:  # every failure becomes visible state, never a lost update
             fate = await self.outages.failed(row, integration, exc)
+            if not isinstance(exc, IntegrationGone):  # Jira cannot tell yet (Uncertain): an attempt, not a failure
+                self.metrics.sync_ended(row.integration_id, None if isinstance(exc, Uncertain) else failure_reason(exc),
+                                        None)
+            said = logs.fields(**_outcome(fate), jira_requests=len(entries), issue_key=link.jira_issue_key,
+                               duration_ms=round((time.time() - started) * 1000, 1))
+            what = "reconcile waits" if isinstance(exc, Uncertain) else "reconcile failed"
             if not isinstance(exc, (JiraError, FlashdutyApiError, IntegrationGone)):  # expected: one line
-                log.exception("incident row %s failed: %s", row.id, fate.error)
+                log.exception("%s: %s; %s", what, fate.error, _next(fate), extra=said)
             else:
-                retry = retry_phrase(fate.retry_at, time.time())
-                log.info("incident row %s: %s%s", row.id, fate.error, f" ({retry})" if retry else "")
+                log.info("%s: %s; %s", what, fate.error, _next(fate), extra=said)
             await self._end(row, link, entries, fate)
             return
-        if await self._close(claims.finish(self.engine, row, link, self.owner, entries)):
+        wrote = _writes(entries)
+        latency = time.time() - row.pending_since if wrote and row.pending_since else None
+        self.metrics.sync_ended(row.integration_id, None, latency)
+        again = await self._close(claims.finish(self.engine, row, link, self.owner, entries))
+        log.info("reconciled", extra=logs.fields(
+            outcome="due_again" if again else "in_step", jira_requests=len(entries), jira_writes=wrote,
+            issue_key=link.jira_issue_key, duration_ms=round((time.time() - started) * 1000, 1)))
+        if again:
             self.wake.set()  # changes arrived while we worked: the incident is due again
 
     async def _end(self, row: IncidentRecord, link: JiraLink, entries: list[dict[str, Any]], fate: Fate) -> None:

@@ -14,7 +14,8 @@ from .. import console
 from ..app.models import Health
 from ..bootstrap import start_runtime
 from ..settings import Settings
-from . import api, api_jira, api_recovery, docs, errors, webhooks
+from . import api, api_jira, api_recovery, docs, errors, metrics, webhooks
+from .context import RequestIds
 from .input import BodyDeadline
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,12 @@ def create_app(
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
     if settings.trusted_proxy_list:  # the client address from X-Forwarded-For, only from these
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    app.add_middleware(RequestIds)  # outermost: every line of a request, the body deadline's too
     app.include_router(webhooks.router)
     app.include_router(api.router)
     app.include_router(api_jira.router)
     app.include_router(api_recovery.router)
+    app.include_router(metrics.router)
     errors.install(app, console.error_page)
     console.install(app)
 

@@ -26,6 +26,7 @@ from ..settings import Settings
 def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
     options: dict[str, Any] = dict(
         host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False,
+        log_config=None,  # uvicorn's lines go through the root handler (observe/logs.py): JSON or console
         http=guarded_protocol(settings.header_timeout, settings.max_header_bytes),
         limit_concurrency=settings.max_connections, timeout_keep_alive=settings.keepalive_timeout,
         proxy_headers=False,  # web/app.py adds uvicorn's ProxyHeadersMiddleware for TRUSTED_PROXIES only

@@ -1,0 +1,29 @@
+"""Every request's log lines carry its request id (an `X-Request-Id` a proxy set, else a new one)."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from ..observe import logs
+
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+
+
+class RequestIds:
+    """Pure ASGI (no per-request task or body copy): binds `request_id` in the request's context."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = given.decode() if given is not None and _SANE_ID.fullmatch(given) else os.urandom(8).hex()
+        tokens = logs.bind(request_id=request_id)  # bind and reset: half the cost of `bound`
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            logs.reset(**tokens)
