@@ -265,6 +265,6 @@ def test_log_lines_give_waits_rounded_and_no_retry_when_none_is_planned(cloud: S
                15, "the failure to be logged")
     lines = [r.getMessage() for r in caplog.records if r.name == "jira_sync.sync.worker"]
     retried = next(line for line in lines if "retry in" in line)
-    assert re.search(r"\(retry in (\d+(\.\d)? s|\d+ min( \d+ s)?)\)$", retried), retried
+    assert re.search(r"; retry in (\d+(\.\d)? s|\d+ min( \d+ s)?)$", retried), retried
     failed = next(line for line in lines if "Customer" in line)
     assert "retry" not in failed and "None" not in failed

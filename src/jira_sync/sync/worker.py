@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from ..crypto import SecretBox
+from ..domain.durations import retry_phrase
 from ..jira.port import Exchange, JiraError
 from ..observe import logs
 from ..observe.metrics import Metrics
@@ -73,10 +74,8 @@ def _outcome(fate: Fate) -> dict[str, Any]:
 
 
 def _next(fate: Fate) -> str:
-    """"retry in 0.86 s", or "failed: waits for a person's retry"."""
-    if fate.retry_at is None:
-        return "failed: waits for a person's retry"
-    return f"retry in {max(0.0, fate.retry_at - time.time()):.2f} s"
+    """"retry in 0.9 s" (`domain/durations.py`), or "failed; waits for a person" when none is planned."""
+    return retry_phrase(fate.retry_at, time.time()) or "failed; waits for a person"
 
 
 class IntegrationGone(Exception):
