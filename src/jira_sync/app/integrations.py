@@ -79,7 +79,8 @@ class Integrations:
         if self.settings.public_url:
             return None  # the operator's word
         candidates = await listeners.newest_first(self.engine)
-        async with httpx.AsyncClient(timeout=1.0) as client:
+        # a busy server may take a moment to answer: falling back to the assumed URL would print a wrong one
+        async with httpx.AsyncClient(timeout=5.0) as client:
             for base in candidates:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{base}/healthz")).status_code in (200, 503):
