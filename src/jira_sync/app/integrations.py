@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator, Callable
 
 from ..crypto import SecretBox, hash_webhook_secret, new_webhook_secret
 from ..domain.conditions import ConditionError, validate_conditions
-from ..domain.integration import IntegrationConfig, JiraConnection
+from ..domain.integration import IntegrationConfig, JiraConnection, two_way_problems
 from ..domain.jira_meta import JiraMeta
 from ..jira.port import JiraPort
 from ..settings import Settings
@@ -184,6 +184,11 @@ class Integrations:
             conn, integration_id, hash_webhook_secret(secret)))
         return self.webhook_info(integration_id, secret)
 
+    async def set_jira_webhook_secret(self, integration_id: int, secret: str) -> None:
+        """Two-way sync: the secret Jira's webhook proves itself with (stored encrypted)."""
+        enc = self.box.encrypt(secret)
+        await self._change(integration_id, lambda conn: store.set_jira_webhook_secret(conn, integration_id, enc))
+
     async def delete(self, integration_id: int) -> None:
         await self._change(integration_id, lambda conn: store.delete(conn, integration_id))
 
@@ -202,6 +207,9 @@ class Integrations:
         return SavedIntegration(**view.model_dump(), check=CheckResult(**report.as_dict()))
 
     async def _validated(self, cfg: IntegrationConfig, check: bool) -> CheckReport:
+        problems = two_way_problems(cfg)
+        if problems:
+            raise Invalid("two_way: " + "; ".join(problems))
         if not check:
             try:
                 validate_conditions(cfg.conditions)

@@ -30,6 +30,7 @@ class IntegrationRow:
     synced_count: int
     created_at: float
     updated_at: float  # moves with every change: cached clients and triggers key on it
+    jira_webhook_secret_enc: str | None = None  # two-way: Jira's webhook secret, encrypted
 
     @property
     def version(self) -> tuple[int, float]:
@@ -74,7 +75,7 @@ def _row(r: Any) -> IntegrationRow:
         id=r.id, name=r.name, enabled=r.enabled, config=r.config, jira_meta=r.jira_meta or {},
         jira_secret_enc=r.jira_secret_enc, flashduty_app_key_enc=r.flashduty_app_key_enc,
         webhook_secret_hash=r.webhook_secret_hash, synced_count=r.synced_count or 0,
-        created_at=r.created_at, updated_at=r.updated_at,
+        created_at=r.created_at, updated_at=r.updated_at, jira_webhook_secret_enc=r.jira_webhook_secret_enc,
     )
 
 
@@ -155,6 +156,10 @@ async def set_enabled(conn: AsyncConnection, integration_id: int, enabled: bool)
 
 async def set_webhook_hash(conn: AsyncConnection, integration_id: int, webhook_hash: str) -> bool:
     return await _update(conn, integration_id, webhook_secret_hash=webhook_hash)
+
+
+async def set_jira_webhook_secret(conn: AsyncConnection, integration_id: int, secret_enc: str) -> bool:
+    return await _update(conn, integration_id, jira_webhook_secret_enc=secret_enc)
 
 
 async def delete(conn: AsyncConnection, integration_id: int) -> bool:

@@ -217,6 +217,7 @@ async def replace_deleted_issue(conn: AsyncConnection, integration_id: int, inci
         incidents.update().where(mine).values(
             create_state=None, jira_issue_id=None, jira_issue_key=None, jira_status_id=None, jira_status=None,
             jira_priority_id=None, create_floor=None, create_sent_at=None, jira_unverified=False, failing_since=None,
+            jira_seen_status=None, jira_seen_priority=None,
             comment_synced_seq=0, activated=True, change_seq=c.change_seq + 1, state="pending", pending_since=now,
             due_at=now, attempts=0, last_error=None, updated_at=now,
         ).returning(*incidents.c)
