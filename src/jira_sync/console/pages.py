@@ -123,7 +123,7 @@ async def integration_page(
     first_url = f"{base}?{urlencode(params)}" if before else None
     context = dict(it=it, incidents=page.items, state=state, q=q, next_url=next_url, first_page_url=first_url,
                    notice=notice, conditions_text=format_conditions(it.config.get("conditions")),
-                   recovery=await rt.recovery.status(integration_id))
+                   recovery=await rt.recovery.status(integration_id), two_way=await rt.two_way.status(integration_id))
     return render(request, "integration.html", **context)
 
 
@@ -202,6 +202,8 @@ async def rotate_secret(request: Request, user: User, integration_id: RowId) -> 
 def _timeline(detail: IncidentDetail) -> list[dict[str, Any]]:
     entries = [{"kind": "event", "at": e.received_at, **e.model_dump()} for e in detail.events]
     entries += [{"kind": "exchange", **x.model_dump()} for x in detail.history]
+    # two-way sync: what Jira told us and what it did in Flashduty (or why not)
+    entries += [{**j.model_dump(), "event": j.kind, "kind": "jira", "at": j.received_at} for j in detail.jira_events]
     return sorted(entries, key=lambda e: e["at"])
 
 
