@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 
 import pytest
 
@@ -90,3 +91,30 @@ def test_two_way_needs_an_app_key_that_may_write(cloud: Stack) -> None:
     check = cloud.api.post(f"/api/integrations/{ro}/two-way/check-app-key").json()
     assert check["may_write"] is False and "403" in check["message"]
     assert cloud.flashduty.read_only_app_key not in json.dumps(check)
+
+
+def test_a_write_flashduty_refuses_is_noted_and_the_sync_goes_on(cloud: Stack) -> None:
+    """A read-only app key: the ack is refused (403), the timeline says so once, the incident is
+    not failed, and Flashduty's own changes still reach Jira. Found by polling (in-process)."""
+    from e2e.conftest import wait_until
+
+    iid, sender = cloud.integration(two_way={**TWO_WAY, "poll_seconds": 1}, flashduty={
+        "base_url": cloud.flashduty_url, "app_key": cloud.flashduty.read_only_app_key})
+    inc = cloud.flashduty.open_incident()
+    cloud.send(sender, inc)
+    incident_id = inc["incident"]["incident_id"]
+    cloud.synced()
+    issue = cloud.issue_for(incident_id)
+    cloud.jira.act_as("alice").transition(issue.key, "In Progress")
+
+    def refused() -> list[dict]:
+        evs = cloud.api.incident(iid, incident_id)["jira_events"]
+        return [e for e in evs if e["outcome"] == "refused" and "AccessDenied" in (e["note"] or "")]
+    wait_until(refused, what="the refusal on the timeline")
+    time.sleep(2.5)  # two more polls: the change is not tried again
+    assert len(refused()) == 1
+    view = cloud.api.incident(iid, incident_id)
+    assert view["state"] != "failed" and cloud.flashduty.incident(incident_id)["progress"] == "Triggered"
+    cloud.send(sender, cloud.flashduty.resolve(incident_id, by="Alice"))  # Flashduty -> Jira still flows
+    cloud.synced()
+    assert cloud.jira.issue(issue.key).status_name == "Done"

@@ -205,7 +205,8 @@ def two_way_problems(cfg: "IntegrationConfig") -> list[str]:
     """Why a two-way setting cannot work with the rest of the configuration (none: it can).
     Not a model validator: stored rows are validated without their app key."""
     problems = []
-    if cfg.two_way.any and cfg.flashduty.app_key is None:
+    key = cfg.flashduty.app_key
+    if cfg.two_way.any and (key is None or not key.get_secret_value().strip()):
         problems.append("two-way sync writes to the Flashduty incident: set flashduty.app_key "
                         "(an app key whose member may manage incidents)")
     if cfg.two_way.priority.two_way and not cfg.severity_map:

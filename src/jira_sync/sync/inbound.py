@@ -54,14 +54,26 @@ class Inbound:
     async def run(self) -> IncidentSnapshot:
         tw = self.job.config.two_way
         if tw.status.two_way:
-            await self._status()
+            await self._refusable(self._status(), jira_seen_status=self.state.status_name)
         if tw.priority.two_way:
-            await self._priority()
+            await self._refusable(self._priority(), jira_seen_priority=self.state.priority_id)
         if self.wrote:
             await self._read_back()
         if tw.comments.two_way and self.hinted:
-            await self._comments()
+            await self._refusable(self._comments())
         return self.snap
+
+    async def _refusable(self, step: Any, **seen: Any) -> None:
+        """Flashduty refusing a write for good (403: the key may not manage incidents; 400) is
+        noted on the timeline and the change counted as seen; the Jira side of the sync goes on.
+        A 429 or 5xx goes up: the incident backs off and the comparison is made again."""
+        try:
+            await step
+        except FlashdutyApiError as exc:
+            if exc.retryable:
+                raise
+            await self._note("refused", f"Flashduty refused the write: {exc.message}")
+            self.job.note(**seen)
 
     # ------------------------------------------------------------ status
     async def _status(self) -> None:
