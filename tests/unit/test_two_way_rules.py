@@ -25,8 +25,11 @@ def decide(now: str | None, written: str | None, seen: str | None, means: str | 
     # what we wrote is there (our own move, or its echo): nothing to do, whoever the actor was
     ("In Progress", "In Progress", "In Progress", "Processing", "In Progress", "flashduty", "in_step"),
     ("in progress", "In Progress", "To Do", "Processing", "In Progress", "flashduty", "echo"),
-    # a new issue: nothing to compare with yet
+    # a new issue: nothing to compare with yet (an adopted issue), or still in its initial status
     ("To Do", None, None, "Triggered", "To Do", "flashduty", "in_step"),
+    ("To Do", "To Do", None, "Triggered", "To Do", "flashduty", "in_step"),
+    # ... or moved by a person before jira-sync first looked (its initial status is what we wrote)
+    ("In Progress", "To Do", None, "Processing", "To Do", "flashduty", "apply"),
     # a person moved it; Flashduty did not change since we wrote Jira: Flashduty follows
     ("Done", "In Progress", "In Progress", "Closed", "In Progress", "flashduty", "apply"),
     # a person's intermediate hop: nothing, and only once
@@ -92,7 +95,13 @@ def test_a_jira_comment_becomes_marked_pieces_within_flashdutys_limit(text: str,
     for ref, piece in pieces:
         assert len(piece) <= rules.COMMENT_MAX
         assert rules.is_marked(piece) and refs_in_text(piece) == [ref]  # never mirrored back
-    bodies = [piece.split(": ", 1)[1].rsplit("\n", 1)[0] for _, piece in pieces] if "\n" not in author else None
-    if bodies is not None and ": " not in author:
-        assert "".join(bodies) == (text.strip() or "(empty comment)")
+    head = f"{author.strip() or 'Someone'} in Jira OPS-7"
+    bodies = []
+    for n, (_, piece) in enumerate(pieces, 1):
+        assert piece.startswith(head)
+        rest = piece[len(head):]
+        label = f" ({n}): " if len(pieces) > 1 else ": "
+        assert rest.startswith(label)
+        bodies.append(rest[len(label):].rsplit("\n", 1)[0])
+    assert "".join(bodies) == (text.strip() or "(empty comment)")  # split, never cut short
     assert len({ref for ref, _ in pieces}) == len(pieces)

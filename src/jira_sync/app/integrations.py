@@ -136,6 +136,7 @@ class Integrations:
             if await store.find_by_name(conn, cfg.name) is not None:
                 raise Conflict(f"an integration named {cfg.name!r} exists already")
             new_id = await store.insert(conn, cfg, self.box, hash_webhook_secret(secret), report.meta)
+        self.changes.notify(new_id)  # a new two-way integration is polled at once (sync/jira_poll.py)
         return await self._saved(new_id, report, secret)
 
     async def update(self, integration_id: int, changes: dict[str, Any], *, check: bool = True) -> SavedIntegration:

@@ -69,11 +69,10 @@ def decide(*, jira_now: str | None, last_written: str | None, last_seen: str | N
     last wrote to Jira; `last_seen`: what the previous inbound look found; `jira_means`: the
     Flashduty value `jira_now` maps to (None: unmapped); `flashduty_wants`: the Jira value
     Flashduty's current state maps to."""
-    same = _same
     if jira_now is None or (last_written is None and last_seen is None):
         return FieldDecision("in_step")  # nothing to compare with yet (a new issue): the first look
     if same(jira_now, last_written):
-        return FieldDecision("echo" if not same(jira_now, last_seen) else "in_step")
+        return FieldDecision("echo" if last_seen is not None and not same(jira_now, last_seen) else "in_step")
     if same(jira_now, last_seen):
         return FieldDecision("seen")  # a change already handled (or found unmapped) before
     if jira_means is None:
@@ -84,7 +83,7 @@ def decide(*, jira_now: str | None, last_written: str | None, last_seen: str | N
     return FieldDecision("apply", jira_means)
 
 
-def _same(a: str | None, b: str | None) -> bool:
+def same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.casefold() == b.casefold()
 
 

@@ -89,11 +89,6 @@ async def timeline(conn: AsyncConnection, row_id: int, limit: int = 200) -> list
     return [JiraEventRecord(**dict(r._mapping)) for r in reversed(list(rows))]
 
 
-async def prune(engine: AsyncEngine, older_than: float) -> int:
-    async with write(engine) as conn:
-        return (await conn.execute(jira_events.delete().where(jira_events.c.received_at < older_than))).rowcount
-
-
 # ------------------------------------------------------------------ Flashduty reads, comments
 async def fold_snapshot(engine: AsyncEngine, row_id: int, owner: str, snapshot: dict[str, Any], time_ms: int) -> bool:
     """What Flashduty holds after our write, read back: it replaces the snapshot if newer (the

@@ -19,7 +19,7 @@ from ..domain.incident import COMMENT_EVENTS, WebhookEvent
 from .db import write
 from .incidents import IncidentRecord
 from .notify import wake_workers
-from .tables import comments, events, exchanges, incidents, integrations
+from .tables import comments, events, exchanges, incidents, integrations, jira_events
 
 
 def insert_for(dialect: str):  # type: ignore[no-untyped-def]
@@ -296,4 +296,6 @@ async def prune_history(engine: AsyncEngine, older_than: float) -> tuple[int, in
     async with write(engine) as conn:
         gone_events = await conn.execute(events.delete().where(events.c.received_at < older_than))
         gone_exchanges = await conn.execute(exchanges.delete().where(exchanges.c.at < older_than))
+        # two-way sync's Jira events and decisions: a Jira retry comes within ~30 minutes
+        await conn.execute(jira_events.delete().where(jira_events.c.received_at < older_than))
         return gone_events.rowcount, gone_exchanges.rowcount

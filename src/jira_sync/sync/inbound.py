@@ -40,7 +40,7 @@ def wanted(job: "Job", snap: IncidentSnapshot) -> bool:
     if job.claimed.jira_seq > job.claimed.jira_synced_seq:
         return True
     desired = mapping.desired_state(job.config, job.meta, snap)
-    status_moves = desired.status is not None and not rules._same(desired.status, job.link.jira_status)
+    status_moves = desired.status is not None and not rules.same(desired.status, job.link.jira_status)
     priority_moves = desired.priority_id is not None and desired.priority_id != job.link.jira_priority_id
     return (tw.status.two_way and status_moves) or (tw.priority.two_way and priority_moves)
 
@@ -79,7 +79,11 @@ class Inbound:
     async def _status(self) -> None:
         job, state, link = self.job, self.state, self.job.link
         means = rules.progress_for_status(job.config, job.meta, state.status_name)
-        d = rules.decide(jira_now=state.status_name, last_written=link.jira_status,
+        # a new issue's status is not recorded until it is looked at or moved: it was created in
+        # the workflow's initial status, so anything else there is a person's move (made before
+        # this first look, e.g. within a second of the create)
+        written = link.jira_status or self._initial_status()
+        d = rules.decide(jira_now=state.status_name, last_written=written,
                          last_seen=link.jira_seen_status or link.jira_status, jira_means=means,
                          flashduty_wants=mapping.desired_status(job.config, job.meta, self.snap.progress),
                          owner=job.config.two_way.status.owner)
@@ -145,7 +149,7 @@ class Inbound:
     async def _comments(self) -> None:
         job = self.job
         me = await identity(job)
-        issue = job.link.jira_issue_id or self.state.id
+        issue = self.state.key if job.memory.by_key else self.state.id  # as the reconcile addresses it
         states = await store.comment_states(job.engine, job.row_id)
         on_flashduty: set[str] | None = None
         for c in await job.jira.comments(issue):
@@ -169,6 +173,13 @@ class Inbound:
                                         f"copied to the incident" + (f" in {len(pieces)} parts" if len(pieces) > 1 else ""))
 
     # ------------------------------------------------------------ helpers
+    def _initial_status(self) -> str | None:
+        known = self.job.workflow.initial_status
+        if known is not None:
+            return known.name
+        new = [s.name for s in self.job.meta.statuses if s.category == "new"]
+        return new[0] if len(new) == 1 else mapping.desired_status(self.job.config, self.job.meta, "Triggered")
+
     def _writer(self) -> Any:
         writer = self.job.flashduty
         if writer is None:  # saving refuses two-way without an app key; an edit may race a reconcile

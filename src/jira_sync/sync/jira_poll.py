@@ -50,11 +50,11 @@ class JiraPoller:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             busy = False
+            self.changed.clear()  # before looking: a change made while we look wakes the next wait
             try:
                 busy = await self.run_due()
             except Exception:
                 log.exception("Jira polling: could not look for due polls; trying again")
-            self.changed.clear()
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.changed.wait())]
             await asyncio.wait(waiters, timeout=TICK if busy else IDLE_TICK, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
