@@ -109,11 +109,14 @@ def test_a_write_flashduty_refuses_is_noted_and_the_sync_goes_on(cloud: Stack) -
 
     def refused() -> list[dict]:
         evs = cloud.api.incident(iid, incident_id)["jira_events"]
-        return [e for e in evs if e["outcome"] == "refused" and "AccessDenied" in (e["note"] or "")]
+        return [e for e in evs if e["outcome"] == "refused" and "refused the write" in (e["note"] or "")
+                and "AccessDenied" in e["note"]]
     wait_until(refused, what="the refusal on the timeline")
     time.sleep(2.5)  # two more polls: the change is not tried again
     assert len(refused()) == 1
     view = cloud.api.incident(iid, incident_id)
+    # the issue-key comment was refused too, and said so once
+    assert sum(e["outcome"] == "refused" for e in view["jira_events"]) == 2
     assert view["state"] != "failed" and cloud.flashduty.incident(incident_id)["progress"] == "Triggered"
     cloud.send(sender, cloud.flashduty.resolve(incident_id, by="Alice"))  # Flashduty -> Jira still flows
     cloud.synced()

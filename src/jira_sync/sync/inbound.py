@@ -214,6 +214,15 @@ async def identity(job: "Job") -> str | None:
     return job.memory.identity or None
 
 
+async def own_member(job: "Job") -> str | None:
+    """The app key's member (`/member/info`, asked once per client) when comments sync both ways:
+    a Flashduty comment by this person was written by jira-sync, and is never copied to Jira."""
+    if not job.config.two_way.comments.two_way or job.flashduty is None or not hasattr(job.flashduty, "member"):
+        return None
+    member = await job.flashduty.member()
+    return str(member.person_id) if member.person_id else None
+
+
 async def post_issue_link(job: "Job", snap: IncidentSnapshot) -> None:
     """Issue 11: tell the incident which Jira issue it has, once, marked so it never mirrors back.
     A key that may not write leaves a note and the sync goes on."""

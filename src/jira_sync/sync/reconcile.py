@@ -188,10 +188,11 @@ async def sync_comments(job: Job, snap: IncidentSnapshot, issue: str) -> None:
         return
     items = await job.flashduty.comments(snap.incident_id)
     states = await claims.comment_states(job.engine, job.row_id)
+    ours = await inbound.own_member(job)  # two-way: comments made by the app key's member are ours
     on_issue: dict[str, str] | None = None
     for item in items:
         state = states.get(item.id)
-        if state == "posted" or is_marked(item.text):
+        if state == "posted" or is_marked(item.text) or (ours and getattr(item, "creator_id", "") == ours):
             continue  # copied already, or written to Flashduty by jira-sync (never mirrored back)
         ref = comment_ref(item.id)
         if state == "posting":  # an earlier POST's answer was lost: did it land?
