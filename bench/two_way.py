@@ -103,13 +103,13 @@ def _wait(predicate, timeout: float):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    global SETTLE
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--poll", type=int, default=3)
     parser.add_argument("--settle", type=float, default=SETTLE,
                         help="seconds from the issue appearing to the move; 0 races jira-sync's first look")
     args = parser.parse_args()
-    global SETTLE
     SETTLE = args.settle
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

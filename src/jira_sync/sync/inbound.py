@@ -88,6 +88,11 @@ class Inbound:
                          flashduty_wants=mapping.desired_status(job.config, job.meta, self.snap.progress),
                          owner=job.config.two_way.status.owner)
         where = f"{state.key} moved to {state.status_name}"
+        wants = mapping.desired_status(job.config, job.meta, self.snap.progress)
+        if rules.same(state.status_name, wants) and not rules.same(state.status_name, link.jira_status):
+            # Jira already holds what Flashduty asks for: in step, nothing for the other half to move
+            # (a move now would only race a person who is moving it at this moment)
+            job.note(jira_status=state.status_name, jira_status_id=state.status_id)
         if d.verdict in ("in_step", "seen"):
             return
         if d.verdict == "echo":
@@ -125,6 +130,8 @@ class Inbound:
                          flashduty_wants=mapping.desired_priority(job.config, job.meta, self.snap.severity),
                          owner=job.config.two_way.priority.owner)
         where = f"{state.key}'s priority changed to {job.meta.priority_name(state.priority_id)}"
+        if state.priority_id == mapping.desired_priority(job.config, job.meta, self.snap.severity):
+            job.note(jira_priority_id=state.priority_id)  # Jira already holds it: in step
         if d.verdict in ("in_step", "seen"):
             return
         if d.verdict == "echo":

@@ -44,6 +44,7 @@ class JiraPoller:
         """`wake`: this process's worker, woken when a poll queued an incident."""
         self.engine, self.box, self.jira, self.wake = engine, box, jira, wake
         self.changed = asyncio.Event()  # an integration was changed: look again now (it may be two-way)
+        self._due: dict[int, float] = {}  # the next poll of each integration this process polled
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._identity: dict[tuple[int, float], str | None] = {}
 
@@ -56,7 +57,9 @@ class JiraPoller:
             except Exception:
                 log.exception("Jira polling: could not look for due polls; trying again")
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.changed.wait())]
-            await asyncio.wait(waiters, timeout=TICK if busy else IDLE_TICK, return_when=asyncio.FIRST_COMPLETED)
+            # our own next poll on time (a lost delivery is caught within one interval); others' every TICK
+            wait = min([TICK if busy else IDLE_TICK, *(t - time.time() + 0.01 for t in self._due.values())])
+            await asyncio.wait(waiters, timeout=max(0.0, wait), return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
 
@@ -78,6 +81,8 @@ class JiraPoller:
                 state = await store.claim_poll(conn, row.id, self.owner, now, LEASE)
             if state is not None:
                 await self.poll(row, state, interval)
+            elif self._due.get(row.id, 0.0) <= now:
+                self._due.pop(row.id, None)  # another process polls it now
         return any_two_way
 
     async def poll(self, row: IntegrationRow, state: store.PollState, interval: float) -> dict[str, Any]:
@@ -124,6 +129,7 @@ class JiraPoller:
         async with write(self.engine) as conn:
             await store.finish_poll(conn, row.id, self.owner, next_run_at=started + interval, cursor=cursor,
                                     error=error, report=report)
+        self._due[row.id] = started + interval
         return report
 
     async def _me(self, row: IntegrationRow, jira: JiraPort) -> str | None:
