@@ -21,6 +21,7 @@ from .app.integrations import Integrations
 from .app.lookups import JiraLookups
 from .app.monitoring import Monitoring
 from .app.recovery import RecoveryService
+from .app.two_way import TwoWay
 from .app.sites import JiraSites
 from .crypto import SecretBox
 from .domain.integration import FlashdutyApi as FlashdutyConfig
@@ -31,12 +32,14 @@ from .jira.port import ExchangeHook, Project
 from .jira.ratelimit import SiteGates
 from .observe.metrics import Metrics
 from .settings import Settings
-from .sources.flashduty_api import FlashdutyApi
+from .sources.flashduty_writes import FlashdutyWriter
 from .sources.flashduty_recovery import Pacers, RecoveryApi
 from .store.db import Engine, make_engine, migrate
 from .store.notify import listen
 from .sync.changes import IntegrationChanges, IntegrationRows
 from .sync.ingest import Ingestor
+from .sync.jira_intake import JiraIntake
+from .sync.jira_poll import JiraPoller
 from .sync.recovery import Recovery
 from .sync.sites import Sites
 from .sync.worker import Worker
@@ -65,8 +68,10 @@ class Runtime:
     lookups: JiraLookups
     accounts: Accounts
     ingestor: Ingestor
+    jira_intake: JiraIntake  # two-way sync: Jira's admin webhooks
     jira_sites: JiraSites
     recovery: RecoveryService
+    two_way: TwoWay
     recovery_wake: asyncio.Event  # a person asked for a recovery run now
     metrics: Metrics  # this process's counters (observe/metrics.py)
     monitoring: Monitoring  # what /metrics answers
@@ -87,15 +92,18 @@ class Runtime:
             gateway_url=self.settings.jira_gateway_url, metrics=self.metrics,
         )
 
-    def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyApi | None:
+    def flashduty_client(self, cfg: FlashdutyConfig) -> FlashdutyWriter | None:
+        """The sync's Open API client: comment reads, and two-way sync's writes, paced per account
+        with recovery's pacer so that together they keep within Flashduty's limits."""
         if cfg.app_key is None:
             return None
         key = cfg.app_key.get_secret_value()
+        pacer = self.flashduty_pacers.for_account(cfg.base_url, key)
         if self.flashduty_transport is None:
-            return FlashdutyApi(cfg.base_url, key)
+            return FlashdutyWriter(cfg.base_url, key, pacer)
         # FlashdutyApi closes only a client it made itself; a client over an in-process
         # transport holds no connections, so leaving it to the garbage collector is harmless
-        return FlashdutyApi(cfg.base_url, key, http=httpx.AsyncClient(transport=self.flashduty_transport))
+        return FlashdutyWriter(cfg.base_url, key, pacer, http=httpx.AsyncClient(transport=self.flashduty_transport))
 
     def recovery_api(self, cfg: FlashdutyConfig) -> RecoveryApi:
         """Recovery's Open API client: paced per account, on the same transport as the sync's."""
@@ -118,6 +126,10 @@ class Runtime:
         recovery = Recovery(self.engine, self.settings, self.box, self.ingestor, self.recovery_api,
                             self.recovery_wake, self.metrics)
         recovery_task = asyncio.create_task(recovery.run(stop), name="recovery") if run_worker else None
+        # two-way sync's polling backstop; a lease per integration keeps it to one process at a time
+        poller = JiraPoller(self.engine, self.box, self.jira_client, self.wake)
+        self.changes.subscribe(poller.integration_changed)
+        poll_task = asyncio.create_task(poller.run(stop), name="jira-poll") if run_worker else None
         listener = None
         if self.settings.is_postgres:
             listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify, self.sites.changed)
@@ -129,6 +141,8 @@ class Runtime:
                 await worker_task
             if recovery_task is not None:
                 await _stopped(recovery_task)
+            if poll_task is not None:
+                await _stopped(poll_task)
             if listener is not None:
                 await listener.close()
 
@@ -188,9 +202,10 @@ async def start_runtime(
         settings=settings, engine=engine, box=box, wake=wake, changes=changes, rows=rows, gates=gates, sites=sites,
         integrations=integrations, incidents=Incidents(engine, integrations, changes, wake),
         lookups=JiraLookups(integrations), accounts=Accounts(engine, settings.secret_key.get_secret_value()),
-        ingestor=Ingestor(engine, rows, wake, metrics), jira_sites=JiraSites(engine), jira_transport=jira_transport,
-        flashduty_transport=flashduty_transport,
+        ingestor=Ingestor(engine, rows, wake, metrics), jira_intake=JiraIntake(engine, rows, box, wake),
+        jira_sites=JiraSites(engine), jira_transport=jira_transport, flashduty_transport=flashduty_transport,
         recovery=RecoveryService(engine, integrations, settings, recovery_wake), recovery_wake=recovery_wake,
         metrics=metrics, monitoring=Monitoring(engine, metrics),
+        two_way=TwoWay(engine, integrations, settings, setup_jira, lambda cfg: runtime.flashduty_client(cfg)),
     )
     return runtime

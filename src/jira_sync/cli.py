@@ -188,7 +188,7 @@ def _run(coro_fn):  # type: ignore[no-untyped-def]
 @click.option("--no-check", is_flag=True, help="save without checking against Jira")
 def integrations_apply(file: Any, no_check: bool) -> None:
     """Create or update the integrations in FILE (YAML: one mapping, or a list), by name."""
-    from .app.errors import CheckFailed, Conflict
+    from .app.errors import CheckFailed, Conflict, Invalid
     from .domain.integration import IntegrationConfig
 
     docs = yaml.safe_load(file)
@@ -221,7 +221,7 @@ def integrations_apply(file: Any, no_check: bool) -> None:
                     click.echo(f"  warning: {w}")
                 if saved.webhook.reachability_warning:
                     click.echo(f"  note: {saved.webhook.reachability_warning}")
-            except (CheckFailed, Conflict) as exc:
+            except (CheckFailed, Conflict, Invalid) as exc:
                 failed += 1
                 errors = exc.report.errors if isinstance(exc, CheckFailed) else [str(exc)]
                 click.echo(f"NOT saved {cfg.name!r}:", err=True)
@@ -296,6 +296,43 @@ def integrations_check(ident: str) -> None:
         click.echo(f"error: {e}", err=True)
     click.echo("ok" if report.ok else "check failed")
     sys.exit(0 if report.ok else 1)
+
+
+@integrations.command("jira-webhook")
+@click.argument("ident")
+@click.option("--register", is_flag=True, help="register it in Jira (the integration's account must be a Jira admin)")
+def integrations_jira_webhook(ident: str, register: bool) -> None:
+    """Two-way sync: a new secret for Jira's webhook, and its settings (or register it)."""
+    from .app.errors import AppError
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        try:
+            return await rt.two_way.new_webhook((await rt.integrations.find(ident)).id, register=register)
+        except AppError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    setup = _run(go)
+    click.echo(f"{'registered in Jira' if setup.registered else 'enter in Jira'}: {setup.url}")
+    click.echo(f"  secret: {setup.secret}  (shown once)\n  events: {', '.join(setup.events)}\n  JQL: {setup.jql}")
+    for step in [] if setup.registered else setup.steps:
+        click.echo(f"  - {step}")
+
+
+@integrations.command("check-app-key")
+@click.argument("ident")
+def integrations_check_app_key(ident: str) -> None:
+    """Two-way sync: may the Flashduty app key write incidents? (nothing is changed)"""
+    from .app.errors import AppError
+
+    async def go(rt):  # type: ignore[no-untyped-def]
+        try:
+            return await rt.two_way.check_app_key((await rt.integrations.find(ident)).id)
+        except AppError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    check = _run(go)
+    click.echo(check.message + (f" (acting as {check.member})" if check.member else ""))
+    sys.exit(0 if check.may_write else 1)
 
 
 # ------------------------------------------------------------------ console accounts

@@ -65,3 +65,16 @@ def webhook_secret_matches(presented: str | None, stored_hash: str | tuple[str, 
 
 def new_admin_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
+    """Jira's admin webhook signature: `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+
+
+def text_matches(presented: str | None, secret: str) -> bool:
+    """A secret given in a URL (`?secret=`), compared in constant time."""
+    return hmac.compare_digest((presented or "").encode(), secret.encode()) and bool(presented)

@@ -114,3 +114,33 @@ def test_console_accounts_from_the_cli(cli_env) -> None:  # type: ignore[no-unty
     assert runner.invoke(main, ["users", "remove", "ops"]).exit_code == 0
     missing = runner.invoke(main, ["users", "remove", "ops"])
     assert missing.exit_code == 1 and "no user named 'ops'" in missing.output
+
+
+def test_two_way_from_yaml_and_the_cli(cli_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Directions per field in the file; Jira's webhook registered and the app key checked from the CLI."""
+    from jira_sync.devtools.fake_flashduty import FakeFlashduty, FakeFlashdutyServer
+
+    server, tmp = cli_env
+    fd = FakeFlashduty()
+    fd_server = FakeFlashdutyServer(fd)
+    fd_url = fd_server.start()
+    try:
+        path = tmp / "integration.yaml"
+        two_way = ("two_way:\n  status: {direction: two_way, owner: jira}\n  comments: {direction: two_way}\n"
+                   f"flashduty:\n  base_url: {fd_url}\n  app_key: \"${{TEST_FD_KEY}}\"\n")
+        path.write_text(YAML.format(url=server.url) + two_way)
+        monkeypatch.setenv("TEST_JIRA_TOKEN", "cloud-token")
+        runner = CliRunner()
+        monkeypatch.setenv("TEST_FD_KEY", "")
+        refused = runner.invoke(main, ["integrations", "apply", str(path)])
+        assert refused.exit_code == 1 and "app_key" in refused.output  # two-way writes need a key
+        monkeypatch.setenv("TEST_FD_KEY", fd.app_key)
+        assert runner.invoke(main, ["integrations", "apply", str(path)]).exit_code == 0
+        checked = runner.invoke(main, ["integrations", "check-app-key", "ops-to-jira"])
+        assert checked.exit_code == 0 and "may write" in checked.output and fd.app_key not in checked.output
+        hook = runner.invoke(main, ["integrations", "jira-webhook", "ops-to-jira", "--register"])
+        assert hook.exit_code == 0 and "registered in Jira" in hook.output, hook.output
+        (registered,) = server.fake.hooks.registered.values()
+        assert "/webhooks/jira/" in registered.url and registered.secret and registered.secret in hook.output
+    finally:
+        fd_server.stop()

@@ -36,7 +36,10 @@ def down_stack(settings: Settings):  # type: ignore[no-untyped-def]
 
 def _connect(stack: Stack) -> tuple[int, Any]:
     """An integration, and Flashduty's Incident Webhook pointing at it (the header set as documented)."""
-    iid, sender = stack.integration()
+    # without the issue-key comment (issue 11, tested in test_two_way.py): the counts below are of
+    # what Flashduty's people did
+    iid, sender = stack.integration(flashduty={"base_url": stack.flashduty_url, "app_key": stack.flashduty.app_key,
+                                               "comment_issue_link": False})
     hook = stack.flashduty.add_webhook(sender.url, headers={k: v for k, v in sender.headers.items()
                                                             if k != "Content-Type"})
     return iid, hook

@@ -8,7 +8,7 @@ from ..domain.incident import id_problem
 from ..domain.jira_meta import JiraMeta
 from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY
 from ..store import incidents as store
-from ..store import queue
+from ..store import jira_inbound, queue
 from ..store.db import Connection, Engine, read, write
 from ..store.incidents import IncidentRecord
 from ..store.integrations import IntegrationRow
@@ -21,6 +21,7 @@ from .models import (
     IncidentDetail,
     IncidentPage,
     IncidentView,
+    JiraEventView,
     JiraLinkView,
     QueueStatsView,
     RetriedView,
@@ -59,11 +60,13 @@ class Incidents:
             row = await self._incident(conn, integ.id, incident_id)
             evs = await store.events_of(conn, integ.id, incident_id)
             exs = await store.exchanges_of(conn, row.id)
+            jevs = await jira_inbound.timeline(conn, row.id)
         base = _Viewer(integ).incident(row)
         return IncidentDetail(
             **base.model_dump(), snapshot=row.snapshot,
             events=[EventView(**asdict(e), note=OUTCOME_NOTES.get(e.outcome)) for e in evs],
             history=[ExchangeView(**asdict(x)) for x in exs],
+            jira_events=[JiraEventView(**asdict(j)) for j in jevs],
         )
 
     async def request_sync(self, integration_id: int, incident_id: str) -> IncidentView:

@@ -20,7 +20,7 @@ import httpx
 
 from ..crypto import SecretBox, hash_webhook_secret, new_webhook_secret
 from ..domain.conditions import ConditionError, validate_conditions
-from ..domain.integration import IntegrationConfig, JiraConnection
+from ..domain.integration import IntegrationConfig, JiraConnection, two_way_problems
 from ..domain.jira_meta import JiraMeta
 from ..domain.trigger import SET_APP_KEY
 from ..domain.webhook_url import reachability_warning
@@ -189,6 +189,7 @@ class Integrations:
             if await store.find_by_name(conn, cfg.name) is not None:
                 raise Conflict(f"an integration named {cfg.name!r} exists already")
             new_id = await store.insert(conn, cfg, self.box, hash_webhook_secret(secret), report.meta)
+        self.changes.notify(new_id)  # a new two-way integration is polled at once (sync/jira_poll.py)
         return await self._saved(new_id, report, secret)
 
     async def update(self, integration_id: int, changes: dict[str, Any], *, check: bool = True) -> SavedIntegration:
@@ -240,6 +241,11 @@ class Integrations:
             conn, integration_id, hash_webhook_secret(secret), grace_until))
         return self.webhook_info(integration_id, secret, grace_until)
 
+    async def set_jira_webhook_secret(self, integration_id: int, secret: str) -> None:
+        """Two-way sync: the secret Jira's webhook proves itself with (stored encrypted)."""
+        enc = self.box.encrypt(secret)
+        await self._change(integration_id, lambda conn: store.set_jira_webhook_secret(conn, integration_id, enc))
+
     async def delete(self, integration_id: int) -> None:
         await self._change(integration_id, lambda conn: store.delete(conn, integration_id))
 
@@ -258,6 +264,9 @@ class Integrations:
         return SavedIntegration(**view.model_dump(), check=CheckResult(**report.as_dict()))
 
     async def _validated(self, cfg: IntegrationConfig, check: bool) -> CheckReport:
+        problems = two_way_problems(cfg)
+        if problems:
+            raise Invalid("two_way: " + "; ".join(problems))
         if not check:
             try:
                 validate_conditions(cfg.conditions)

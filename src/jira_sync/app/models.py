@@ -133,10 +133,25 @@ class ExchangeView(BaseModel):
     duration_ms: float
 
 
+class JiraEventView(BaseModel):
+    """Two-way sync on the timeline: what Jira told us (source webhook | poll) and what the sync
+    did about it (source sync: applied, echo, not_mapped, conflict, refused)."""
+
+    id: int
+    source: str
+    kind: str
+    actor: str | None
+    received_at: float
+    outcome: str
+    note: str | None
+
+
 class IncidentDetail(IncidentView):
     snapshot: dict[str, Any]
     events: list[EventView]
     history: list[ExchangeView] = Field(description="every Jira request with its answer, secrets removed")
+    jira_events: list[JiraEventView] = Field(default_factory=list,
+                                             description="two-way sync: Jira's events and what they did")
 
 
 class QueueStatsView(BaseModel):
@@ -219,6 +234,41 @@ class WebhookAnswer(BaseModel):
     note: str | None = None
     repaired: list[str] | None = Field(default=None, description="what was changed to store odd free text "
                                        "(lone surrogates, NUL, over-long words); absent when nothing was")
+
+
+class JiraWebhookAnswer(BaseModel):
+    status: str = Field(description="queued | duplicate | not_linked | echo | stored")
+    issue: str | None = None
+
+
+class JiraWebhookSetup(BaseModel):
+    """Jira's admin webhook for two-way sync: what to enter in Jira (or what was registered)."""
+
+    url: str = Field(description="the URL to give Jira (Server/DC 7.x-8.x: it carries the secret, as they sign nothing)")
+    secret: str = Field(description="the webhook's secret (Jira signs each body with it: X-Hub-Signature); shown once")
+    events: list[str]
+    jql: str = Field(description="the filter that scopes the webhook to this integration's project")
+    registered: bool = Field(description="jira-sync registered it in Jira (needs a Jira administrator)")
+    webhook_id: str | None = None
+    steps: list[str] = Field(description="how to enter it by hand in Jira's administration")
+
+
+class TwoWayStatus(BaseModel):
+    enabled: bool = Field(description="a field syncs both ways")
+    fields: dict[str, dict[str, str]]
+    poll_seconds: float = Field(description="0 = polling off")
+    webhook_url: str
+    webhook_secret_set: bool
+    last_poll_at: float | None = None
+    last_poll_error: str | None = None
+    last_poll: dict[str, Any] | None = None
+    next_poll_at: float | None = None
+
+
+class AppKeyCheck(BaseModel):
+    may_write: bool
+    message: str
+    member: str | None = Field(default=None, description="who the app key acts as in Flashduty")
 
 
 class WebhookRefusal(BaseModel):

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from . import pages, setup
+from . import pages, setup, two_way
 from .auth import CsrfRejected, SignInRequired, UnstorableForm
 from .templating import HERE, render
 
@@ -28,6 +28,7 @@ def install(app: FastAPI) -> None:
     # be taken for /integrations/{integration_id} and refused as not a number
     app.include_router(setup.router)
     app.include_router(pages.router)
+    app.include_router(two_way.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @app.get("/", include_in_schema=False)

@@ -145,7 +145,7 @@ async def _integration(request: Request, integration_id: int, *, state: str = ""
     context = dict(it=it, incidents=page.items, state=state, q=q, next_url=next_url, first_page_url=first_url,
                    notice=notice, conditions_text=format_conditions(it.config.get("conditions")), check=check,
                    channel_names=await _channel_names(rt, integration_id, it.config.get("channels")),
-                   recovery=await rt.recovery.status(integration_id))
+                   recovery=await rt.recovery.status(integration_id), two_way=await rt.two_way.status(integration_id))
     return render(request, "integration.html", **context)
 
 
@@ -255,6 +255,8 @@ async def connect_page(request: Request, user: User, integration_id: RowId) -> R
 def _timeline(detail: IncidentDetail) -> list[dict[str, Any]]:
     entries = [{"kind": "event", "at": e.received_at, **e.model_dump()} for e in detail.events]
     entries += [{"kind": "exchange", **x.model_dump()} for x in detail.history]
+    # two-way sync: what Jira told us and what it did in Flashduty (or why not)
+    entries += [{**j.model_dump(), "event": j.kind, "kind": "jira", "at": j.received_at} for j in detail.jira_events]
     return sorted(entries, key=lambda e: e["at"])
 
 

@@ -45,6 +45,9 @@ class FieldRow:
     default: str = ""  # sent when the incident has no value for the source
 
 
+TWO_WAY_FIELDS = ("status", "comments", "priority")
+
+
 @dataclass
 class SetupForm:
     conn_token: str = ""
@@ -63,6 +66,10 @@ class SetupForm:
     flashduty_key: str = ""  # blank on edit = keep the stored key
     recover_missed: bool = True  # recovery of missed webhooks (needs the key)
     fd_webhook_id: str = ""  # Flashduty's id of its Incident Webhook integration, optional
+    comment_issue_link: bool = True  # the issue's key as a comment on the incident (needs the key)
+    # two-way sync per field: "off", or "flashduty" / "jira" (both ways, that side owning conflicts)
+    two_way: dict[str, str] = field(default_factory=dict)
+    poll_seconds: str = ""  # blank: the platform's default
     sample: str = ""
 
     # ------------------------------------------------------------ from the HTML form
@@ -86,6 +93,9 @@ class SetupForm:
             flashduty_key=text("flashduty_key"),
             recover_missed=text("recover_missed") == "on",
             fd_webhook_id=text("fd_webhook_id"),
+            comment_issue_link=text("comment_issue_link") == "on",
+            two_way={f: text(f"tw-{f}") for f in TWO_WAY_FIELDS if text(f"tw-{f}") in ("flashduty", "jira")},
+            poll_seconds=text("tw_poll"),
             sample=form.get("sample") if isinstance(form.get("sample"), str) else "",
         )
         conds: dict[int, dict[int, ConditionRow]] = {}
@@ -183,7 +193,10 @@ class SetupForm:
             "field_map": [{"source": r.source, "name": r.name or None, "target": r.target, "default": r.default or None}
                           for r in self.field_rows if r.target],
             "flashduty": {"base_url": self.flashduty_url, "app_key": flashduty_key or None,
-                          "recover_missed": self.recover_missed, "webhook_integration_id": self.webhook_integration_id()},
+                          "recover_missed": self.recover_missed, "webhook_integration_id": self.webhook_integration_id(),
+                          "comment_issue_link": self.comment_issue_link},
+            "two_way": {**{f: {"direction": "two_way", "owner": owner} for f, owner in self.two_way.items()},
+                        "poll_seconds": self.poll_interval()},
         }
 
     def mappings(self) -> list[FieldMapping]:
@@ -196,6 +209,13 @@ class SetupForm:
         """The form row of the configuration's field_map[index] (rows without a target are left out of it)."""
         rows = [i for i, r in enumerate(self.field_rows) if r.target]
         return rows[index] if 0 <= index < len(rows) else None
+
+    def poll_interval(self) -> int | None:
+        if not self.poll_seconds:
+            return None
+        if not self.poll_seconds.isdigit():
+            raise ValueError("the polling interval is a whole number of seconds (0 = never), or empty for the default")
+        return int(self.poll_seconds)
 
     def webhook_integration_id(self) -> int | None:
         if not self.fd_webhook_id:
@@ -224,6 +244,9 @@ class SetupForm:
             flashduty_url=cfg.flashduty.base_url,
             recover_missed=cfg.flashduty.recover_missed,
             fd_webhook_id=str(cfg.flashduty.webhook_integration_id or ""),
+            comment_issue_link=cfg.flashduty.comment_issue_link,
+            two_way={f: getattr(cfg.two_way, f).owner for f in TWO_WAY_FIELDS if getattr(cfg.two_way, f).two_way},
+            poll_seconds="" if cfg.two_way.poll_seconds is None else str(cfg.two_way.poll_seconds),
         )
 
 

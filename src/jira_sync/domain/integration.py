@@ -156,6 +156,68 @@ class FlashdutyApi(BaseModel):
         description="Flashduty's id of the Incident Webhook integration that calls us (optional): recovery then "
         "asks Flashduty for that integration's failed deliveries only. Without it, every failed delivery of the "
         "account is read and ours are told apart by our webhook secret.")
+    # Issue 11: when the issue is created, the incident gets a comment naming it (with a link),
+    # marked so it never comes back to Jira. Needs the app key; on by default when one is set.
+    comment_issue_link: bool = True
+
+
+Direction = Literal["one_way", "two_way"]
+Owner = Literal["flashduty", "jira"]
+
+
+class FieldSync(BaseModel):
+    """One field's direction: Flashduty -> Jira only (the default), or both ways. `owner` is the
+    side whose value wins when both changed since the last sync (a conflict)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Direction = "one_way"
+    owner: Owner = "flashduty"
+
+    @property
+    def two_way(self) -> bool:
+        return self.direction == "two_way"
+
+
+class TwoWaySync(BaseModel):
+    """What flows back from Jira to the Flashduty incident (issue 12), per field; off by default.
+    Title, description and labels are never synced back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: FieldSync = Field(default_factory=FieldSync)
+    comments: FieldSync = Field(default_factory=FieldSync)
+    priority: FieldSync = Field(default_factory=FieldSync, description="Jira priority -> incident severity")
+    poll_seconds: int | None = Field(
+        default=None, ge=0, le=86400,
+        description="how often linked issues are polled for changes a webhook did not bring; None = the "
+        "platform's default (Server/DC 60 s, Cloud 600 s), 0 = never")
+
+    @property
+    def any(self) -> bool:
+        return self.status.two_way or self.comments.two_way or self.priority.two_way
+
+    def poll_interval(self, platform: "JiraPlatform") -> float:
+        if not self.any:
+            return 0.0
+        if self.poll_seconds is not None:
+            return float(self.poll_seconds)
+        # Server/DC 7.x-8.x neither sign nor retry webhooks: polling is the main path there;
+        # on Cloud (signed, retried ~30 min) it is a slower safety net
+        return 60.0 if platform is JiraPlatform.SERVER else 600.0
+
+
+def two_way_problems(cfg: "IntegrationConfig") -> list[str]:
+    """Why a two-way setting cannot work with the rest of the configuration (none: it can).
+    Not a model validator: stored rows are validated without their app key."""
+    problems = []
+    key = cfg.flashduty.app_key
+    if cfg.two_way.any and (key is None or not key.get_secret_value().strip()):
+        problems.append("two-way sync writes to the Flashduty incident: set flashduty.app_key "
+                        "(an app key whose member may manage incidents)")
+    if cfg.two_way.priority.two_way and not cfg.severity_map:
+        problems.append("priority -> severity needs a severity_map to reverse")
+    return problems
 
 
 class IntegrationConfig(BaseModel):
@@ -181,3 +243,4 @@ class IntegrationConfig(BaseModel):
     )
     field_map: list[FieldMapping] = Field(default_factory=list)
     flashduty: FlashdutyApi = Field(default_factory=FlashdutyApi)
+    two_way: TwoWaySync = Field(default_factory=TwoWaySync)

@@ -26,6 +26,9 @@ class JiraMeta(BaseModel):
     issue_type_id: str | None = None
     issue_type_name: str | None = None
     account: str | None = None  # display name of the integration's Jira user
+    # who that user is in Jira's events: accountId (Cloud) or user name (Server/DC); changes it
+    # made are our own echoes (two-way sync ignores them)
+    account_id: str | None = None
     deployment: str | None = None  # "Cloud" | "Server" | "DataCenter"
     version: str | None = None
     checked_at: float | None = None

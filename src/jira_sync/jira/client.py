@@ -34,6 +34,7 @@ from .port import (
     ServerInfo,
     StatusInfo,
     Transition,
+    UpdatedIssue,
 )
 from .ratelimit import SiteGate
 from .render import adf_to_text
@@ -44,6 +45,8 @@ CREATEMETA_PAGE = 200  # the new createmeta endpoints cap maxResults at 200
 COMMENT_PAGE = 100
 PROJECT_PAGE = 50
 SEARCH_LIMIT = 20
+POLL_LIMIT = 100  # issues updated per poll window; a busier project is caught by the next windows
+WEBHOOK_EVENTS = ("jira:issue_updated", "comment_created")
 
 
 def _seg(value: str) -> str:
@@ -239,7 +242,7 @@ class JiraClient:
             return None
 
     async def get_issue(self, id_or_key: str) -> IssueState:
-        return parse.issue_state(await self._get(f"/issue/{_seg(id_or_key)}", fields="status,priority"))
+        return parse.issue_state(await self._get(f"/issue/{_seg(id_or_key)}", fields="status,priority,resolution"))
 
     async def set_priority(self, issue_id: str, priority_id: str) -> None:
         body = {"fields": {"priority": {"id": priority_id}}}
@@ -295,3 +298,33 @@ class JiraClient:
         value = body.get("value") if isinstance(body, dict) else None
         ref = value.get("ref") if isinstance(value, dict) else None
         return Comment(id=c.id, text=c.text, ref=str(ref), author=c.author) if ref is not None else c
+
+    # ------------------------------------------------------------ two-way sync
+    async def updated_issues(self, project_key: str, minutes: int) -> list[UpdatedIssue]:
+        """A period (`-5m`) is read on Jira's clock and zone, so neither skew nor time zone moves
+        the window. Cloud: /search/jql then /changelog/bulkfetch (status and priority changes);
+        Server/DC: /search with expand=changelog (no bulkfetch there)."""
+        jql = f'project = {jql_string(project_key)} AND updated >= "-{max(1, minutes)}m" ORDER BY updated DESC'
+        if not self._cloud:
+            body = await self._http.request("POST", "/rest/api/2/search", json_body={
+                "jql": jql, "maxResults": POLL_LIMIT, "fields": ["updated"], "expand": ["changelog"]})
+            return [parse.updated_issue(i, (i.get("changelog") or {}).get("histories") or [])
+                    for i in body.get("issues") or []]
+        body = await self._http.request("POST", "/rest/api/3/search/jql", json_body={
+            "jql": jql, "maxResults": POLL_LIMIT, "fields": ["updated"]})
+        issues = body.get("issues") or []
+        if not issues:
+            return []
+        logs = await self._http.request("POST", "/rest/api/3/changelog/bulkfetch", json_body={
+            "issueIdsOrKeys": [str(i["id"]) for i in issues], "fieldIds": ["status", "priority", "resolution"],
+            "maxResults": 1000})
+        by_issue = {str(e.get("issueId")): e.get("changeHistories") or [] for e in logs.get("issueChangeLogs") or []}
+        return [parse.updated_issue(i, by_issue.get(str(i["id"]), [])) for i in issues]
+
+    async def register_webhook(self, name: str, url: str, jql: str, secret: str | None) -> str:
+        body: dict[str, Any] = {"name": name, "url": url, "events": list(WEBHOOK_EVENTS),
+                                "filters": {"issue-related-events-section": jql}, "excludeBody": False}
+        if secret:
+            body["secret"] = secret
+        answer = await self._http.request("POST", "/rest/webhooks/1.0/webhook", json_body=body, write=True)
+        return str(answer.get("self", "")).rsplit("/", 1)[-1]

@@ -17,6 +17,7 @@ from .port import (
     ServerInfo,
     StatusInfo,
     Transition,
+    UpdatedIssue,
 )
 
 COMMENT_PROPERTY = "jira-sync"
@@ -92,6 +93,7 @@ def issue_state(body: dict[str, Any]) -> IssueState:
         status_name=status.get("name", ""),
         status_category=category_key(status),
         priority_id=str(priority["id"]) if priority.get("id") is not None else None,
+        resolution=(fields.get("resolution") or {}).get("name") if isinstance(fields.get("resolution"), dict) else None,
     )
 
 
@@ -123,8 +125,9 @@ def comment(body: dict[str, Any], to_text: Callable[[Any], str]) -> Comment:
         ref = marks[0] if marks else None
     author = body.get("author") or {}
     who = author.get("accountId") or author.get("name") if isinstance(author, dict) else None
+    shown = author.get("displayName") if isinstance(author, dict) else None
     return Comment(id=str(body["id"]), text=text, ref=str(ref) if ref is not None else None,
-                   author=str(who) if who else None)
+                   author=str(who) if who else None, author_name=str(shown) if shown else None)
 
 
 def _hrefs(node: Any) -> list[str]:
@@ -166,3 +169,15 @@ def is_last_page(body: Any, start: int, got: int, asked: int) -> bool:
     if isinstance(body.get("total"), int):
         return start + got >= body["total"]
     return got < asked
+
+
+def updated_issue(body: dict[str, Any], histories: list[Any]) -> UpdatedIssue:
+    """An issue from a poll's search, with the author of its newest change group (either order)."""
+    groups = [h for h in histories if isinstance(h, dict)]
+    newest = max(groups, key=lambda h: str(h.get("created") or ""), default=None)
+    author = (newest or {}).get("author") or {}
+    who = author.get("accountId") or author.get("name") if isinstance(author, dict) else None
+    return UpdatedIssue(id=str(body["id"]), key=str(body.get("key") or ""),
+                        updated=str((body.get("fields") or {}).get("updated") or ""),
+                        last_change_by=str(who) if who else None,
+                        last_change_at=str(newest.get("created")) if newest else None)

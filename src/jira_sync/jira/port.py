@@ -105,6 +105,18 @@ class IssueState:
     status_name: str
     status_category: str  # "new" | "indeterminate" | "done"
     priority_id: str | None
+    resolution: str | None = None  # the resolution's name, when the issue has one
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedIssue:
+    """An issue a poll found updated, with who made its newest recorded change (two-way sync)."""
+
+    id: str
+    key: str
+    updated: str  # Jira's `updated`, as it gives it
+    last_change_by: str | None = None  # accountId (Cloud) / user name (Server/DC), from the changelog
+    last_change_at: str | None = None  # that change group's `created`
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +138,7 @@ class Comment:
     # comment property "jira-sync" {"ref": ...}. Finds a comment whose POST answer was lost.
     ref: str | None = None
     author: str | None = None  # accountId (Cloud) or user name (Server/DC)
+    author_name: str | None = None  # the author's display name
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +248,16 @@ class SyncJira(Protocol):
     async def aclose(self) -> None: ...
 
 
+class InboundJira(Protocol):
+    """What two-way sync asks Jira: issues updated lately (with their changelog), and admin webhooks."""
+
+    async def updated_issues(self, project_key: str, minutes: int) -> list[UpdatedIssue]:
+        """Issues of the project updated in the last `minutes` minutes by Jira's clock (JQL has
+        minute precision: callers overlap their windows), each with its newest change's author."""
+    async def register_webhook(self, name: str, url: str, jql: str, secret: str | None) -> str:
+        """An admin webhook for issue and comment events (Jira administrators only); its id."""
+
+
 class SetupJira(Protocol):
     """What setting an integration up asks Jira: identity, projects, screens, workflows."""
 
@@ -252,5 +275,5 @@ class SetupJira(Protocol):
     async def aclose(self) -> None: ...
 
 
-class JiraPort(SyncJira, SetupJira, Protocol):
+class JiraPort(SyncJira, SetupJira, InboundJira, Protocol):
     """Both: what `JiraClient` implements."""

@@ -104,7 +104,8 @@ async def _check(cfg: IntegrationConfig, jira: SetupJira, report: CheckReport) -
     fields = {f.id: f for f in await jira.create_fields(project.key, issue_type.id)}
     report.meta = JiraMeta(
         project_key=project.key, project_id=project.id, issue_type_id=issue_type.id, issue_type_name=issue_type.name,
-        account=me.display_name, deployment=info.deployment_type, version=info.version, checked_at=time.time(),
+        account=me.display_name, account_id=me.account_id or me.name, deployment=info.deployment_type,
+        version=info.version, checked_at=time.time(),
     )
     _check_priority(cfg, fields, report)
     _check_field_map(cfg, fields, report)

@@ -41,6 +41,7 @@ class FlashdutyComment:
     text: str
     author: str  # "" when Flashduty does not tell
     created_at: int  # milliseconds since the epoch, as the feed gives it
+    creator_id: str = ""  # the member's person id, when the feed gives it
 
 
 class FlashdutyApiError(Exception):
@@ -217,7 +218,7 @@ def _comment(item: Any) -> tuple[FlashdutyComment, str] | None:
         # is the same on every read: the sync remembers which comments it copied by id.
         digest = hashlib.sha256(f"{created_at}\x1f{creator}\x1f{text}".encode()).hexdigest()
         entry_id = "fdc-" + digest[:32]
-    return FlashdutyComment(entry_id, text, author, created_at), creator
+    return FlashdutyComment(entry_id, text, author, created_at, creator), creator
 
 
 def _first_name(item: dict[str, Any], detail: dict[str, Any]) -> str:
@@ -235,7 +236,7 @@ def _first_name(item: dict[str, Any], detail: dict[str, Any]) -> str:
 
 
 def _with_author(c: FlashdutyComment, author: str) -> FlashdutyComment:
-    return FlashdutyComment(c.id, c.text, author, c.created_at)
+    return FlashdutyComment(c.id, c.text, author, c.created_at, c.creator_id)
 
 
 def _id_text(value: Any) -> str:

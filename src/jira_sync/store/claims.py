@@ -22,7 +22,8 @@ from .tables import comments, exchanges, incidents, integrations, jira_sites
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
-JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id", "jira_unverified")
+JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id", "jira_unverified",
+              "jira_seen_status", "jira_seen_priority", "fd_written_progress", "fd_written_severity")
 
 
 def _b(name: str, type_: Any = None) -> Any:
@@ -49,7 +50,7 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
     )
     if dialect == "postgresql":
         due = due.with_for_update(of=incidents, skip_locked=True)
-    more = sa.or_(c.change_seq > _b("p_seq"), c.comment_seq > _b("p_comment_seq"))
+    more = sa.or_(c.change_seq > _b("p_seq"), c.comment_seq > _b("p_comment_seq"), c.jira_seq > _b("p_jira_seq"))
     # bind names differ from column names: SQLAlchemy reserves those in UPDATE ... SET
     jira_state = {col: _b(f"p_{col}") for col in JIRA_STATE}
     return {
@@ -65,6 +66,7 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
         .values(
             synced_seq=_b("p_seq"),
             comment_synced_seq=_b("p_comment_seq"),
+            jira_synced_seq=_b("p_jira_seq"),
             state=sa.case((more, "pending"), else_="idle"),
             pending_since=sa.case((more, now), else_=None),
             due_at=sa.case((more, now), else_=None),
@@ -149,7 +151,7 @@ async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, o
     says; stays pending, and returns True, if newer changes arrived meanwhile."""
     params = dict(
         row_id=claimed.id, owner=owner, now=time.time(), p_seq=claimed.change_seq,
-        p_comment_seq=claimed.comment_seq, **_link_params(link),
+        p_comment_seq=claimed.comment_seq, p_jira_seq=claimed.jira_seq, **_link_params(link),
     )
     async with write(engine) as conn:
         await _write_log(conn, claimed.id, log)

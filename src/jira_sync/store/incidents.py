@@ -29,6 +29,12 @@ class JiraLink:
     create_floor: int | None = None  # while "creating": the issue it made is numbered above this
     create_sent_at: float | None = None
     jira_unverified: bool = False  # the values above may be stale: read the issue first
+    # two-way sync: what the last inbound look found in Jira (one change is acted on once), and
+    # what we last wrote to Flashduty
+    jira_seen_status: str | None = None
+    jira_seen_priority: str | None = None
+    fd_written_progress: str | None = None
+    fd_written_severity: str | None = None
 
     def values(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -72,6 +78,12 @@ class IncidentRecord:
     last_synced_at: float | None
     created_at: float
     updated_at: float
+    jira_seq: int = 0  # Jira events (hints) accepted; jira_synced_seq: those a reconcile has read
+    jira_synced_seq: int = 0
+    jira_seen_status: str | None = None
+    jira_seen_priority: str | None = None
+    fd_written_progress: str | None = None
+    fd_written_severity: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> "IncidentRecord":

@@ -39,6 +39,7 @@ class IntegrationRow:
         if self.previous_secret_hash and self.previous_secret_until and now < self.previous_secret_until:
             return self.webhook_secret_hash, self.previous_secret_hash
         return (self.webhook_secret_hash,)
+    jira_webhook_secret_enc: str | None = None  # two-way: Jira's webhook secret, encrypted
 
     @property
     def version(self) -> tuple[int, float]:
@@ -83,7 +84,7 @@ def _row(r: Any) -> IntegrationRow:
         id=r.id, name=r.name, enabled=r.enabled, config=r.config, jira_meta=r.jira_meta or {},
         jira_secret_enc=r.jira_secret_enc, flashduty_app_key_enc=r.flashduty_app_key_enc,
         webhook_secret_hash=r.webhook_secret_hash, synced_count=r.synced_count or 0,
-        created_at=r.created_at, updated_at=r.updated_at,
+        created_at=r.created_at, updated_at=r.updated_at, jira_webhook_secret_enc=r.jira_webhook_secret_enc,
         previous_secret_hash=r.previous_secret_hash, previous_secret_until=r.previous_secret_until,
     )
 
@@ -171,6 +172,10 @@ async def set_webhook_hash(conn: AsyncConnection, integration_id: int, webhook_h
     keep = old if grace_until is not None else None
     return await _update(conn, integration_id, webhook_secret_hash=webhook_hash, previous_secret_hash=keep,
                          previous_secret_until=grace_until if keep else None)
+
+
+async def set_jira_webhook_secret(conn: AsyncConnection, integration_id: int, secret_enc: str) -> bool:
+    return await _update(conn, integration_id, jira_webhook_secret_enc=secret_enc)
 
 
 async def delete(conn: AsyncConnection, integration_id: int) -> bool:

@@ -19,7 +19,7 @@ from ..domain.incident import COMMENT_EVENTS, WebhookEvent
 from .db import write
 from .incidents import IncidentRecord
 from .notify import wake_workers
-from .tables import comments, events, exchanges, incidents, integrations
+from .tables import comments, events, exchanges, incidents, integrations, jira_events
 
 
 def insert_for(dialect: str):  # type: ignore[no-untyped-def]
@@ -217,6 +217,7 @@ async def replace_deleted_issue(conn: AsyncConnection, integration_id: int, inci
         incidents.update().where(mine).values(
             create_state=None, jira_issue_id=None, jira_issue_key=None, jira_status_id=None, jira_status=None,
             jira_priority_id=None, create_floor=None, create_sent_at=None, jira_unverified=False, failing_since=None,
+            jira_seen_status=None, jira_seen_priority=None,
             comment_synced_seq=0, activated=True, change_seq=c.change_seq + 1, state="pending", pending_since=now,
             due_at=now, attempts=0, last_error=None, updated_at=now,
         ).returning(*incidents.c)
@@ -295,4 +296,6 @@ async def prune_history(engine: AsyncEngine, older_than: float) -> tuple[int, in
     async with write(engine) as conn:
         gone_events = await conn.execute(events.delete().where(events.c.received_at < older_than))
         gone_exchanges = await conn.execute(exchanges.delete().where(exchanges.c.at < older_than))
+        # two-way sync's Jira events and decisions: a Jira retry comes within ~30 minutes
+        await conn.execute(jira_events.delete().where(jira_events.c.received_at < older_than))
         return gone_events.rowcount, gone_exchanges.rowcount

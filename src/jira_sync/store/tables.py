@@ -24,6 +24,9 @@ integrations = sa.Table(
     # so that a rotation does not drop Flashduty's deliveries before its header is changed
     sa.Column("previous_secret_hash", sa.String(64), nullable=True),
     sa.Column("previous_secret_until", sa.Float, nullable=True),
+    # two-way sync: the secret of Jira's admin webhook (HMAC key of X-Hub-Signature, or the URL's
+    # ?secret= on Server/DC 7.x-8.x), encrypted: verifying a signature needs the secret itself
+    sa.Column("jira_webhook_secret_enc", sa.Text, nullable=True),
     # what the last check learned from Jira: priority ids, text field kinds, statuses...
     sa.Column("jira_meta", sa.JSON, nullable=False, default=dict),
     # incidents linked to a Jira issue, kept by the worker in the transaction that records
@@ -96,6 +99,14 @@ incidents = sa.Table(
     sa.Column("last_synced_at", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # two-way sync (migration 0007): Jira events (hints) counted like change_seq, and per side
+    # what was last seen of Jira and last written to Flashduty
+    sa.Column("jira_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("jira_synced_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("jira_seen_status", sa.String(255), nullable=True),
+    sa.Column("jira_seen_priority", sa.String(32), nullable=True),
+    sa.Column("fd_written_progress", sa.String(16), nullable=True),
+    sa.Column("fd_written_severity", sa.String(16), nullable=True),
     sa.UniqueConstraint("integration_id", "incident_id", name="uq_incidents_integration_incident"),
     sa.Index("ix_incidents_queue", "state", "due_at"),
     sa.Index("ix_incidents_list", "integration_id", "id"),
@@ -231,4 +242,54 @@ http_listeners = sa.Table(
     sa.Column("host", sa.String(255), nullable=False),
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("started_at", sa.Float, nullable=False),
+)
+
+# Two-way sync: what Jira told us (webhook deliveries, changes polling found) and what the sync
+# made of each (`source` "sync": a decision on the incident's timeline). Unique per delivery:
+# X-Atlassian-Webhook-Identifier, which stays the same across Cloud's retries.
+jira_events = sa.Table(
+    "jira_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("integration_id", sa.Integer, sa.ForeignKey("integrations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("delivery_id", sa.String(128), nullable=False),
+    sa.Column("issue_id", sa.String(32), nullable=True),
+    sa.Column("incident_row_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),  # webhook | poll | sync
+    sa.Column("kind", sa.String(64), nullable=False),  # webhookEvent, "changed" (poll), or the decision
+    sa.Column("actor", sa.String(255), nullable=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),  # queued | echo | not_linked | ...
+    sa.Column("note", sa.Text, nullable=True),
+    sa.UniqueConstraint("integration_id", "delivery_id", name="uq_jira_events_delivery"),
+    sa.Index("ix_jira_events_incident", "incident_row_id", "id"),
+    sa.Index("ix_jira_events_received", "received_at"),  # retention
+)
+
+# Comments written to the Flashduty incident (Jira comments mirrored, the issue-link comment),
+# once each: "posting" survives a lost answer, and the next attempt looks for the mark first.
+mirrored_comments = sa.Table(
+    "mirrored_comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("incident_row_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("ref", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # posting | posted
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("incident_row_id", "ref", name="uq_mirrored_comments_ref"),
+)
+
+# Polling Jira for changes webhooks did not bring: one row per integration, a lease so one
+# process polls it at a time, and the cursor (when the last successful window started).
+jira_poll_state = sa.Table(
+    "jira_poll_state",
+    metadata,
+    sa.Column("integration_id", sa.Integer, sa.ForeignKey("integrations.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=True),
+    sa.Column("next_run_at", sa.Float, nullable=False),
+    sa.Column("cursor", sa.Float, nullable=True),  # our clock: the last successful window began here
+    sa.Column("last_finished_at", sa.Float, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_report", sa.JSON, nullable=True),
 )

@@ -46,6 +46,8 @@ class SiteMemory:
     learned: JiraMeta | None = None
     refused: tuple[float, str] | None = None  # (when, the check's errors)
     learning: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # two-way sync: who the integration's account is in Jira's events (accountId / user name)
+    identity: str | None = None
 
     def saw(self, project_key: str, key: str) -> None:
         number = issue_number(key)

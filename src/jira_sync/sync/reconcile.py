@@ -17,6 +17,7 @@ from ..domain.incident import IncidentSnapshot
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from ..domain.comment import comment_markdown, comment_ref, marked_url
+from ..domain.two_way import is_marked
 from ..jira.port import IssueDeleted, IssueState, JiraError, JiraNotFound, JiraPermanentError, JiraPort, StatusInfo
 from ..jira.workflow import move_to_status
 from ..store import claims
@@ -24,6 +25,7 @@ from ..store.db import Engine
 from ..store.incidents import IncidentRecord, JiraLink
 from .adopt import CreateLimits, ensure_issue
 from .known_state import RememberingJira, SiteMemory, WorkflowMemory, status_from_link
+from . import inbound
 from .learn import learn_meta
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ async def reconcile(job: Job) -> None:
         _as_read(job, state)
     if job.link.create_state != "created":
         await ensure_issue(job, snap)
+    await inbound.post_issue_link(job, snap)
     try:
         await update_issue(job, snap)
     except JiraNotFound:
@@ -95,6 +98,9 @@ async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
         # a reconcile was cut off after a write it never recorded (or a write's outcome is
         # unknown): what the row says may be stale, so ask Jira once before deciding
         _as_read(job, await read_issue(job))
+    elif inbound.wanted(job, snap):
+        # two-way: what people did in Jira first (it may change the snapshot, or be a conflict)
+        snap = await inbound.Inbound(job, snap, await read_issue(job)).run()
     desired = mapping.desired_state(job.config, job.meta, snap)
     target = issue_target(job)
     try:
@@ -113,7 +119,8 @@ async def update_issue(job: Job, snap: IncidentSnapshot) -> None:
 
 def _as_read(job: Job, state: IssueState) -> None:
     job.note(jira_priority_id=state.priority_id, jira_status=state.status_name, jira_status_id=state.status_id,
-             jira_issue_key=state.key, jira_unverified=False)
+             jira_issue_key=state.key, jira_unverified=False, jira_seen_status=state.status_name,
+             jira_seen_priority=state.priority_id)
 
 
 def issue_target(job: Job) -> str:
@@ -181,11 +188,12 @@ async def sync_comments(job: Job, snap: IncidentSnapshot, issue: str) -> None:
         return
     items = await job.flashduty.comments(snap.incident_id)
     states = await claims.comment_states(job.engine, job.row_id)
+    ours = await inbound.own_member(job)  # two-way: comments made by the app key's member are ours
     on_issue: dict[str, str] | None = None
     for item in items:
         state = states.get(item.id)
-        if state == "posted":
-            continue
+        if state == "posted" or is_marked(item.text) or (ours and getattr(item, "creator_id", "") == ours):
+            continue  # copied already, or written to Flashduty by jira-sync (never mirrored back)
         ref = comment_ref(item.id)
         if state == "posting":  # an earlier POST's answer was lost: did it land?
             if on_issue is None:

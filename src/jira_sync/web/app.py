@@ -14,7 +14,7 @@ from .. import console
 from ..app.models import Health
 from ..bootstrap import start_runtime
 from ..settings import Settings
-from . import api, api_jira, api_recovery, docs, errors, metrics, webhooks
+from . import api, api_jira, api_recovery, api_two_way, docs, errors, metrics, webhooks
 from .context import RequestIds
 from .input import BodyDeadline
 
@@ -57,6 +57,7 @@ def create_app(
     app.include_router(api_jira.router)
     app.include_router(api_recovery.router)
     app.include_router(metrics.router)
+    app.include_router(api_two_way.router)
     errors.install(app, console.error_page)
     console.install(app)
 
