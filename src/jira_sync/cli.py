@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import re
 import sys
@@ -15,21 +14,8 @@ import click
 import yaml
 from pydantic import ValidationError
 
+from .cli_support import load_settings, run_with_runtime as _run
 from .crypto import generate_key, new_admin_token
-
-
-def load_settings():  # type: ignore[no-untyped-def]
-    from .settings import Settings
-
-    try:
-        return Settings()  # type: ignore[call-arg]
-    except ValidationError as exc:
-        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
-        raise click.ClickException(
-            "settings are incomplete or invalid (environment JIRA_SYNC_* or .env):\n"
-            + "\n".join(lines)
-            + "\nRun `jira-sync init` to write a .env with a new secret key and admin token."
-        ) from None
 
 
 def setup_logging(level: str, fmt: str = "auto") -> None:
@@ -166,21 +152,6 @@ def expand_env(value: Any) -> Any:
     if isinstance(value, list):
         return [expand_env(v) for v in value]
     return value
-
-
-def _run(coro_fn):  # type: ignore[no-untyped-def]
-    from .bootstrap import start_runtime
-
-    settings = load_settings()
-
-    async def go():  # type: ignore[no-untyped-def]
-        rt = await start_runtime(settings)
-        try:
-            return await coro_fn(rt)
-        finally:
-            await rt.aclose()
-
-    return asyncio.run(go())
 
 
 @integrations.command("apply")

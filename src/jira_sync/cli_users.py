@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .cli import _run
+from .cli_support import run_with_runtime as _run
 
 @click.group()
 def users() -> None:
