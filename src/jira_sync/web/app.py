@@ -45,6 +45,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
+    # outside BodyDeadline (it keeps its own), inside the proxy headers: webhooks skip FastAPI's routing
+    app.add_middleware(webhooks.WebhookFastPath)
     if settings.trusted_proxy_list:  # the client address from X-Forwarded-For, only from these
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.include_router(webhooks.router)
