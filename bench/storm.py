@@ -47,6 +47,7 @@ ADMIN_TOKEN = "bench-admin-token-0123456789"
 CONNECTIONS = 32
 RATE = 300.0
 BARE = "bare FastAPI"
+PG_DB = "jira_sync_storm"  # not run.py's jira_sync_bench: both may run at once on a shared machine
 
 
 @dataclass(frozen=True)
@@ -309,7 +310,7 @@ def main(quick: bool) -> int:
     try:
         say("bare FastAPI")
         targets.append(bench_bare(procs, plan))
-        pg, info = postgres_database()
+        pg, info = postgres_database(PG_DB)
         dbs: list[tuple[Database, int]] = [(sqlite_database(workdir), 0)]
         if pg is not None:
             dbs.append((pg, 2))

@@ -55,9 +55,11 @@ def _ingest_statements(dialect: str) -> tuple[Any, Any]:
     """
     insert = insert_for(dialect)
     new_events = insert(events).on_conflict_do_nothing().returning(events.c.integration_id, events.c.event_id)
-    now = sa.bindparam("now", type_=sa.Float)
     up = insert(incidents)
     old, new = incidents.c, up.excluded
+    # "now" is the row's own updated_at: a bound parameter outside VALUES would make
+    # SQLAlchemy send the upsert once per row instead of as one multi-row statement
+    now = new.updated_at
     newer = new.snapshot_time >= old.snapshot_time
     active = sa.or_(old.activated, new.activated)
     wakes = sa.and_(active, old.state == "idle")
@@ -141,7 +143,7 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     if row is None:
         row = merged[key] = dict(
             integration_id=item.integration_id, incident_id=snap.incident_id, activated=False,
-            change_seq=0, comment_seq=0, snapshot_time=-1, created_at=now, updated_at=now, now=now,
+            change_seq=0, comment_seq=0, snapshot_time=-1, created_at=now, updated_at=now,
         )
     row["change_seq"] += 1
     row["comment_seq"] += is_comment

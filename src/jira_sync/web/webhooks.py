@@ -89,52 +89,81 @@ class WebhookFastPath:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            match = _PATH.fullmatch(scope["path"])
-            if match is not None and int(match[1]) <= MAX_ROW_ID:
-                return await self._webhook(int(match[1]), scope, receive, send)
-        await self.app(scope, receive, send)
+        integration_id = webhook_target(scope)
+        if integration_id is None:
+            return await self.app(scope, receive, send)
+        await serve_webhook(integration_id, scope, receive, send)
 
-    async def _webhook(self, integration_id: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        runtime = scope["app"].state.runtime
-        settings = runtime.settings
-        limit = settings.max_body_bytes
-        ctype = declared = secret = None
-        for name, value in scope["headers"]:
-            if name == b"content-type" and ctype is None:
-                ctype = value.decode("latin-1")
-            elif name == b"content-length" and declared is None:
-                declared = value.decode("latin-1")
-            elif name == _SECRET_HEADER and secret is None:
-                secret = value.decode("latin-1")
-        refusal = refuse_headers(ctype or "", declared, limit)
-        if refusal is not None:
-            return await _answer(send, *refusal)
-        body = bytearray()
-        try:
-            async with asyncio.timeout(settings.body_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        log.info("POST %s: the client went away before its body was complete (client %s)",
-                                 scope["path"], _client(scope))
-                        return await _answer(send, 400, {"detail": "the request body was not complete"})
-                    body += message.get("body", b"")
-                    if len(body) > limit:
-                        return await _answer(send, 413, _too_large(limit))
-                    if not message.get("more_body", False):
-                        break
-        except TimeoutError:
-            detail = f"the request body did not arrive within {settings.body_timeout:g} s"
-            log.warning("POST %s: %s (client %s); connection closed", scope["path"], detail, _client(scope))
-            return await _answer(send, 408, {"detail": detail}, close=True)
-        if not secret and scope["query_string"]:
-            # as Starlette's query_params.get: the last value given
-            found = [v for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-                     if k == "secret"]
-            secret = found[-1] if found else None
-        result = await runtime.ingestor.ingest(integration_id, secret, bytes(body))
-        await _answer(send, result.status, result.body)
+
+def webhook_target(scope: dict[str, Any]) -> int | None:
+    """The integration id when `scope` is a delivery the fast path takes, else None."""
+    if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+        match = _PATH.fullmatch(scope["path"])
+        if match is not None and int(match[1]) <= MAX_ROW_ID:
+            return int(match[1])
+    return None
+
+
+async def serve_webhook(integration_id: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """One delivery, start to end; an unexpected error is logged and answered 500 (as
+    Starlette's ServerErrorMiddleware would), never left to the server."""
+    started = False
+
+    async def tracked(message: dict[str, Any]) -> None:
+        nonlocal started
+        started = True
+        await send(message)
+
+    try:
+        await _webhook(integration_id, scope, receive, tracked)
+    except Exception:
+        log.exception("POST %s failed", scope["path"])
+        if not started:
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+
+
+async def _webhook(integration_id: int, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    runtime = scope["app"].state.runtime
+    settings = runtime.settings
+    limit = settings.max_body_bytes
+    ctype = declared = secret = None
+    for name, value in scope["headers"]:
+        if name == b"content-type" and ctype is None:
+            ctype = value.decode("latin-1")
+        elif name == b"content-length" and declared is None:
+            declared = value.decode("latin-1")
+        elif name == _SECRET_HEADER and secret is None:
+            secret = value.decode("latin-1")
+    refusal = refuse_headers(ctype or "", declared, limit)
+    if refusal is not None:
+        return await _answer(send, *refusal)
+    body = bytearray()
+    try:
+        async with asyncio.timeout(settings.body_timeout):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    log.info("POST %s: the client went away before its body was complete (client %s)",
+                             scope["path"], _client(scope))
+                    return await _answer(send, 400, {"detail": "the request body was not complete"})
+                body += message.get("body", b"")
+                if len(body) > limit:
+                    return await _answer(send, 413, _too_large(limit))
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        detail = f"the request body did not arrive within {settings.body_timeout:g} s"
+        log.warning("POST %s: %s (client %s); connection closed", scope["path"], detail, _client(scope))
+        return await _answer(send, 408, {"detail": detail}, close=True)
+    if not secret and scope["query_string"]:
+        # as Starlette's query_params.get: the last value given
+        found = [v for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                 if k == "secret"]
+        secret = found[-1] if found else None
+    result = await runtime.ingestor.ingest(integration_id, secret, bytes(body))
+    await _answer(send, result.status, result.body)
 
 
 def _client(scope: dict[str, Any]) -> str:
