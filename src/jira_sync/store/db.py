@@ -98,12 +98,20 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
+def write_concurrency(engine: AsyncEngine) -> int:
+    """How many write transactions of the webhook path may usefully run at once: SQLite has
+    one connection (and one writer); PostgreSQL overlaps their round trips and WAL flushes."""
+    return 4 if engine.dialect.name == "postgresql" else 1
+
+
 @contextlib.asynccontextmanager
-async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def write(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """A write transaction: the same on both databases (SQLite's one inline connection
-    never interleaves two; PostgreSQL has row locks). Commits when the block ends."""
+    never interleaves two; PostgreSQL has row locks). Commits when the block ends.
+    `urgent`: someone waits for it to answer (a webhook); on SQLite it goes first."""
     try:
-        async with engine.begin() as conn:
+        begin = engine.begin(urgent=urgent) if isinstance(engine, InlineEngine) else engine.begin()
+        async with begin as conn:
             yield conn
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc
