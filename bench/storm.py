@@ -69,6 +69,7 @@ class Target:
     closed_errors: int = 0
     closed_p99_ms: float | None = None
     server_core: float | None = None  # the service's share of a core in the closed loop
+    cpu_us: float | None = None  # the service's CPU per request in the closed loop (µs)
     paced: RunResult | None = None
     paced_auto: RunResult | None = None
     drain_s: float | None = None
@@ -153,6 +154,7 @@ def closed(target: Target, proc: Proc, helpers: list[Proc], hook: Webhook, plan:
     target.closed_rate, target.closed_errors = holder["rate"], holder["errors"]
     target.closed_p99_ms = holder["p99_us"] / 1000
     target.server_core = run.cpu["server_core"]
+    target.cpu_us = run.cpu["server_ms_per_event"] * 1000
     say(f"  [{target.name}] closed loop: {holder['rate']:,.0f} req/s, p50/p99 {holder['p50_us'] / 1000:.1f}/"
         f"{holder['p99_us'] / 1000:.1f} ms, errors {holder['errors']}; server {run.cpu['server_core']:.0%} of a core,"
         f" other load {run.cpu['other_core']:.0%}")
@@ -260,10 +262,19 @@ def render(targets: list[Target], plan: Plan, load_before: str, load_after: str)
         ratio = f" ({t.closed_rate / bare:.2f}×)" if bare and t.name != BARE else ""
         return f"{t.closed_rate:,.0f}{ratio}"
 
+    bare_cpu = targets[0].cpu_us if targets and targets[0].name == BARE else None
+
+    def cpu_cell(t: Target) -> str:
+        if t.cpu_us is None:
+            raise ValueError
+        ratio = f" ({bare_cpu / t.cpu_us:.2f}×)" if bare_cpu and t.name != BARE else ""
+        return f"{t.cpu_us:,.0f}{ratio}"
+
     rows = [
         (f"closed loop, wrk {CONNECTIONS} connections, req/s (ratio to bare)", closed_cell, "≥ 0.6×"),
         ("… p99 in the closed loop (ms)", lambda t: f"{t.closed_p99_ms:.1f}", ""),
         ("… service's share of a core", lambda t: f"{t.server_core:.0%}", ""),
+        ("… service's CPU per request, µs (ratio bare / service: less noisy than req/s)", cpu_cell, ""),
         (f"paced {RATE:.0f}/s, manual mode, p50 / p99 (ms)", lambda t: ms(t.paced), ""),
         (f"paced {RATE:.0f}/s, automatic mode (syncing to the Jira emulator), p50 / p99 (ms)",
          lambda t: ms(t.paced_auto), "p99 ≤ 20"),
