@@ -1,4 +1,4 @@
-"""The baseline: a bare FastAPI endpoint that reads the body and answers 200, nothing else.
+"""The baseline: a bare FastAPI endpoint that reads the body, parses the JSON and answers 200.
 
 Served exactly as `jira-sync serve` serves the real app (`web/server.py`: uvicorn with the
 default connection limits and the guarded httptools protocol, uvloop when installed), in its
@@ -22,7 +22,7 @@ app = FastAPI()
 
 @app.post("/webhooks/flashduty/{integration_id}")
 async def webhook(integration_id: int, request: Request) -> JSONResponse:
-    await request.body()  # the service reads the whole body too
+    await request.json()  # the service reads and parses the whole body too
     return JSONResponse({"status": "accepted"})
 
 

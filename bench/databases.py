@@ -27,19 +27,19 @@ def sqlite_database(workdir: Path) -> Database:
     return Database("SQLite", fresh)
 
 
-async def _pg_reset() -> str:
-    """Create jira_sync_bench if missing and drop its public schema; the server's version."""
+async def _pg_reset(name: str = PG_DB) -> str:
+    """Create the database if missing and drop its public schema; the server's version."""
     import asyncpg
 
     plain = PG_SERVER.replace("+asyncpg", "")
     admin = await asyncpg.connect(f"{plain}/postgres", timeout=3)
     try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", PG_DB):
-            await admin.execute(f'CREATE DATABASE "{PG_DB}"')
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
         version = await admin.fetchval("SHOW server_version")
     finally:
         await admin.close()
-    conn = await asyncpg.connect(f"{plain}/{PG_DB}", timeout=3)
+    conn = await asyncpg.connect(f"{plain}/{name}", timeout=3)
     try:
         await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
     finally:
@@ -47,15 +47,15 @@ async def _pg_reset() -> str:
     return str(version)
 
 
-def postgres_database() -> tuple[Database | None, str]:
+def postgres_database(name: str = PG_DB) -> tuple[Database | None, str]:
     """(the database, the server's version), or (None, why PostgreSQL is skipped)."""
     try:
-        version = asyncio.run(_pg_reset())
+        version = asyncio.run(_pg_reset(name))
     except Exception as exc:  # no server, refused, no driver...
         return None, f"PostgreSQL unreachable at {PG_SERVER}: {type(exc).__name__}: {exc}"
 
     def fresh() -> str:
-        asyncio.run(_pg_reset())
-        return f"{PG_SERVER}/{PG_DB}"
+        asyncio.run(_pg_reset(name))
+        return f"{PG_SERVER}/{name}"
 
     return Database("PostgreSQL", fresh), version

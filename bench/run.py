@@ -218,7 +218,14 @@ def interrupt_on_signals() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in under a minute")
+    parser.add_argument("--storm", action="store_true",
+                        help="issue 10's load instead: wrk, ~1.4 KB bodies, mostly new incidents (storm.py)")
     args = parser.parse_args()
+    if args.storm:
+        import storm
+
+        interrupt_on_signals()
+        return storm.main(args.quick)
     counts = QUICK if args.quick else FULL
     interrupt_on_signals()
 

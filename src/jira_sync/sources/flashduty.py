@@ -68,7 +68,9 @@ def parse_webhook(body: bytes) -> WebhookEvent:
     event_id = _identifier(data.get("event_id"), "event_id") or _identifier(incident.get("event_id"), "incident.event_id")
     if not event_id:
         event_id = "sha256:" + hashlib.sha256(body).hexdigest()
-    fix = _Repairs()
+    # An ASCII body without \u escapes cannot hold a NUL or a lone surrogate anywhere: its
+    # text needs no repair, and checking each string would cost more than the JSON parse.
+    fix = _Repairs(plain=body.isascii() and b"\\u" not in body)
     person = data.get("person")
     event_type = fix.word(data.get("event_type"), "event_type")
     snapshot = _snapshot(incident_id, incident, fix)
@@ -104,7 +106,8 @@ def _identifier(value: Any, path: str) -> str:
 class _Repairs:
     """Free text made storable, and a note of each field that had to be changed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, plain: bool = False) -> None:
+        self.plain = plain  # nothing in the body can need a repair (see parse_webhook)
         self.replaced: list[str] = []
         self.cut: list[str] = []
 
@@ -112,7 +115,7 @@ class _Repairs:
         return self.clean(_plain(value), path)
 
     def clean(self, text: str, path: str) -> str:
-        if (text.isascii() and "\x00" not in text) or UNSTORABLE.search(text) is None:  # the first is quicker
+        if self.plain or (text.isascii() and "\x00" not in text) or UNSTORABLE.search(text) is None:  # the first is quicker
             return text
         if path not in self.replaced:
             self.replaced.append(path)
@@ -128,6 +131,9 @@ class _Repairs:
 
     def tree(self, value: Any, path: str, depth: int = 1) -> Any:
         """A copy of a JSON value with every key and string cleaned; at most MAX_DEPTH deep."""
+        if self.plain:  # the parser's own objects can be kept: only the depth is checked
+            _check_depth(value, path, depth)
+            return value
         if isinstance(value, str):
             return self.clean(value, path)
         if depth > MAX_DEPTH and isinstance(value, (dict, list)):
@@ -145,6 +151,20 @@ class _Repairs:
         for path in self.cut:
             notes.append(f"{path} cut to {WORD_WIDTHS[path]} characters")
         return tuple(notes)
+
+
+def _check_depth(value: Any, path: str, depth: int) -> None:
+    if isinstance(value, dict):
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return
+    if depth > MAX_DEPTH:
+        raise PayloadError(f"`{path}` nests deeper than {MAX_DEPTH} levels")
+    for child in children:
+        if isinstance(child, (dict, list)):
+            _check_depth(child, path, depth + 1)
 
 
 def _snapshot(incident_id: str, inc: dict[str, Any], fix: _Repairs) -> IncidentSnapshot:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import AsyncIterator
 
+import orjson
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -32,7 +34,8 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # process writing (the CLI) can make a statement wait for SQLite's lock: bounded to
         # a few seconds, since the wait holds the loop.
         # (the sqlite+aiosqlite: spelling of earlier versions is accepted)
-        engine = InlineEngine(url.replace("sqlite+aiosqlite:", "sqlite:", 1), busy_timeout_s=5)
+        engine = InlineEngine(url.replace("sqlite+aiosqlite:", "sqlite:", 1), busy_timeout_s=5,
+                              json_serializer=json_dumps)
         _tune_sqlite(engine.sync_engine)
         return engine  # type: ignore[return-value]  # the AsyncEngine subset the store uses
     # PostgreSQL: enough pooled connections for the worker's concurrency plus webhooks and
@@ -40,7 +43,21 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     # No pre-ping (a round trip per transaction): a connection the server dropped fails
     # its statement, the pool discards it, and the caller's retry (webhook sender, worker
     # backoff) gets a fresh one.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2)
+    # LIFO: the same few connections serve a busy moment, so the statements asyncpg has
+    # prepared on them are reused; a batch of n rows is its own statement, and round-robin
+    # over 20 connections prepared every size on every connection (one round trip each).
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_use_lifo=True,
+                               json_serializer=json_dumps)
+
+
+def json_dumps(value: object) -> str:
+    """JSON columns (every incident's snapshot on the webhook path) written by orjson, about
+    five times quicker than the json module; what orjson will not write (an integer past 64
+    bits, a key that is not a string, number or bool) falls back to the json module."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:
@@ -85,12 +102,20 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
+def write_concurrency(engine: AsyncEngine) -> int:
+    """How many write transactions of the webhook path may usefully run at once: SQLite has
+    one connection (and one writer); PostgreSQL overlaps their round trips and WAL flushes."""
+    return 4 if engine.dialect.name == "postgresql" else 1
+
+
 @contextlib.asynccontextmanager
-async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def write(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """A write transaction: the same on both databases (SQLite's one inline connection
-    never interleaves two; PostgreSQL has row locks). Commits when the block ends."""
+    never interleaves two; PostgreSQL has row locks). Commits when the block ends.
+    `urgent`: someone waits for it to answer (a webhook); on SQLite it goes first."""
     try:
-        async with engine.begin() as conn:
+        begin = engine.begin(urgent=urgent) if isinstance(engine, InlineEngine) else engine.begin()
+        async with begin as conn:
             yield conn
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc

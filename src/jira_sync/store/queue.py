@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..domain.incident import COMMENT_EVENTS, WebhookEvent
-from .db import write
+from .db import json_dumps, write
 from .incidents import IncidentRecord
 from .notify import wake_workers
 from .tables import comments, events, exchanges, incidents, integrations, jira_events
@@ -54,10 +54,20 @@ def _ingest_statements(dialect: str) -> tuple[Any, Any]:
     compiled cache does the rest. Both run as multi-row statements for a batch.
     """
     insert = insert_for(dialect)
-    new_events = insert(events).on_conflict_do_nothing().returning(events.c.integration_id, events.c.event_id)
-    now = sa.bindparam("now", type_=sa.Float)
-    up = insert(incidents)
+    if dialect == "postgresql":
+        # one statement shape whatever the batch size: each column travels as one array,
+        # unnested in order (key order: no deadlock). As multi-row VALUES every batch size
+        # was another statement for asyncpg to prepare, a round trip, on each connection.
+        new_events = insert(events).from_select(EVENT_COLUMNS, _unnest(events, EVENT_COLUMNS))
+        up = insert(incidents).from_select(INCIDENT_COLUMNS, _unnest(incidents, INCIDENT_COLUMNS))
+    else:
+        new_events = insert(events)
+        up = insert(incidents)
+    new_events = new_events.on_conflict_do_nothing().returning(events.c.integration_id, events.c.event_id)
     old, new = incidents.c, up.excluded
+    # "now" is the row's own updated_at: a bound parameter outside VALUES would make
+    # SQLAlchemy send the upsert once per row instead of as one multi-row statement
+    now = new.updated_at
     newer = new.snapshot_time >= old.snapshot_time
     active = sa.or_(old.activated, new.activated)
     wakes = sa.and_(active, old.state == "idle")
@@ -82,6 +92,34 @@ def _ingest_statements(dialect: str) -> tuple[Any, Any]:
     return new_events, upsert
 
 
+EVENT_COLUMNS = ["integration_id", "event_id", "incident_id", "event_type", "event_time", "received_at", "outcome"]
+INCIDENT_COLUMNS = ["integration_id", "incident_id", "snapshot", "snapshot_time", "title", "severity", "progress",
+                    "activated", "change_seq", "comment_seq", "state", "pending_since", "due_at", "created_at",
+                    "updated_at"]
+
+
+def _unnest(table: sa.Table, names: list[str]) -> sa.Select:
+    """SELECT from unnest($1::t1[], $2::t2[], ...): one array parameter per column (JSON
+    travels as text, written by the engine's serializer, and is cast back)."""
+    arrays = [sa.bindparam(f"a_{n}", type_=postgresql.ARRAY(
+        sa.Text if isinstance(table.c[n].type, sa.JSON) else table.c[n].type)) for n in names]
+    rows = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+    return sa.select(*[sa.cast(rows.c[n], sa.JSON) if isinstance(table.c[n].type, sa.JSON) else rows.c[n]
+                       for n in names])
+
+
+def _as_arrays(rows: list[dict[str, Any]], names: list[str], json_columns: tuple[str, ...] = ()) -> dict[str, list]:
+    return {f"a_{n}": [json_dumps(r[n]) for r in rows] if n in json_columns else [r[n] for r in rows]
+            for n in names}
+
+
+async def _run(conn: AsyncConnection, statement: Any, rows: list[dict[str, Any]], names: list[str],
+               json_columns: tuple[str, ...] = ()) -> Any:
+    if conn.dialect.name == "postgresql":
+        return await conn.execute(statement, _as_arrays(rows, names, json_columns))
+    return await conn.execute(statement, rows)
+
+
 async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Accepted]:
     """Record deliveries and fold them into their incidents' rows, in the caller's transaction.
 
@@ -97,7 +135,7 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     for i, item in enumerate(batch):
         first.setdefault((item.integration_id, item.event.event_id), i)
     event_rows = [_event_row(batch[i], now) for _, i in sorted(first.items())]
-    inserted = {(r.integration_id, r.event_id) for r in await conn.execute(new_events, event_rows)}
+    inserted = {(r.integration_id, r.event_id) for r in await _run(conn, new_events, event_rows, EVENT_COLUMNS)}
     fresh = {i for key, i in first.items() if key in inserted}
 
     merged: dict[tuple[int, str], dict[str, Any]] = {}
@@ -106,7 +144,8 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     states: dict[tuple[int, str], Any] = {}
     if merged:
         rows = [merged[k] for k in sorted(merged)]
-        states = {(r.integration_id, r.incident_id): r for r in await conn.execute(upsert, rows)}
+        states = {(r.integration_id, r.incident_id): r
+                  for r in await _run(conn, upsert, rows, INCIDENT_COLUMNS, ("snapshot",))}
     if any(r.state == "pending" for r in states.values()):
         await wake_workers(conn)
 
@@ -141,7 +180,7 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     if row is None:
         row = merged[key] = dict(
             integration_id=item.integration_id, incident_id=snap.incident_id, activated=False,
-            change_seq=0, comment_seq=0, snapshot_time=-1, created_at=now, updated_at=now, now=now,
+            change_seq=0, comment_seq=0, snapshot_time=-1, created_at=now, updated_at=now,
         )
     row["change_seq"] += 1
     row["comment_seq"] += is_comment

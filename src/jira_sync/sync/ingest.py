@@ -4,9 +4,12 @@ Never calls Jira: the answer depends only on our own database, so it stays far i
 Flashduty's 2 s timeout while Jira is slow or down (flashduty.md §1).
 
 Group commit: deliveries that arrive while a write is in progress are written together,
-in one transaction, by one writer task; each is answered only after that commit. One at
+in one transaction, by a writer task; each is answered only after that commit. One at
 a time, a batch is one delivery; under a burst, the transaction and driver round trips
-are shared, which is what lets one process take thousands of events per second.
+are shared, which is what lets one process take thousands of events per second. On
+PostgreSQL a few writers run at once (`store.db.write_concurrency`): a batch spends most of
+its time waiting for round trips and the WAL flush, and the next can fill and start
+meanwhile; rows are written in key order, so they cannot deadlock.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from ..domain.trigger import COMMENT_SKIPPED, NO_APP_KEY, Trigger
 from ..observe.metrics import UNKNOWN, Metrics
 from ..sources.flashduty import PayloadError, parse_webhook
 from ..store import queue
-from ..store.db import ConstraintViolated, Engine, write
+from ..store.db import ConstraintViolated, Engine, write, write_concurrency
 from ..store.integrations import IntegrationRow
 from ..store.queue import Accepted, Incoming
 from .changes import IntegrationRows
@@ -57,7 +60,8 @@ class Ingestor:
         self.metrics = metrics if metrics is not None else Metrics()
         self._triggers: dict[tuple[int, float], Trigger] = {}  # (id, updated_at) -> compiled
         self._waiting: list[tuple[Incoming, asyncio.Future[Accepted]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
+        self._max_writers = write_concurrency(engine)
 
     async def ingest(self, integration_id: int, presented_secret: str | None, body: bytes) -> IngestResult:
         """A webhook delivery, counted in the metrics by its outcome."""
@@ -139,9 +143,11 @@ class Ingestor:
     async def _submit(self, item: Incoming) -> Accepted:
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._writer is None or self._writer.done():
-            # a context of its own: the writer serves many requests, its lines name none of them
-            self._writer = asyncio.create_task(self._drain(), name="ingest-writer", context=contextvars.Context())
+        if len(self._writers) < self._max_writers:
+            # a context of its own: a writer serves many requests, its lines name none of them
+            writer = asyncio.create_task(self._drain(), name="ingest-writer", context=contextvars.Context())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _drain(self) -> None:
@@ -151,7 +157,7 @@ class Ingestor:
 
     async def _write(self, batch: list[tuple[Incoming, asyncio.Future[Accepted]]]) -> None:
         try:
-            async with write(self.engine) as conn:
+            async with write(self.engine, urgent=True) as conn:
                 results = await queue.accept_events(conn, [item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:  # one bad delivery must not fail the others: write them alone

@@ -39,6 +39,7 @@ SAFETY_POLL = 5.0  # seconds; events wake the worker directly, this only catches
 DB_RETRY = 2.0  # seconds between claims while the database is unavailable
 SHUTDOWN_GRACE = 10.0  # seconds in-flight reconciles get to finish when the service stops
 PRUNE_EVERY = 3600.0  # seconds between history clean-ups
+CLAIM_GATHER = 0.01  # seconds a woken worker waits before claiming, so one claim takes a burst
 
 # the exchange log of the incident being reconciled in this task (one task per incident)
 current_log: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("current_log", default=None)
@@ -139,6 +140,11 @@ class Worker:
                 wake_at = [t for t in (next_retry, self.sites.next_probe_at()) if t is not None]
                 until = min([SAFETY_POLL, *(t - time.time() for t in wake_at)])
                 await self._wait_any([], stop, timeout=max(0.0, until))
+                if self.wake.is_set() and not stop.is_set():
+                    # woken by a commit: let the events of the next few ms join this claim. Under
+                    # a storm every batch commit wakes every worker process; claiming at each
+                    # wake made a claim transaction per event per process
+                    await asyncio.sleep(CLAIM_GATHER)
         finally:
             # let reconciles in flight finish (their incidents would otherwise stay leased
             # until the lease runs out), then cancel what is left

@@ -21,6 +21,21 @@ from .input import BodyDeadline
 log = logging.getLogger(__name__)
 
 
+class JiraSyncApp(FastAPI):
+    """FastAPI, with webhook deliveries taken before any of its per-request machinery
+    (telemetry checks, error and body-limit middleware, routing): `webhooks.WebhookFastPath`
+    explains why. When proxy headers must be applied first, the fast path sits behind them as a
+    middleware instead (`fast_first` is False)."""
+
+    fast_first = True
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.fast_first and (integration_id := webhooks.webhook_target(scope)) is not None:
+            scope["app"] = self
+            return await webhooks.serve_webhook(integration_id, scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings, *, run_worker: bool = True, jira_transport: httpx.AsyncBaseTransport | None = None,
     flashduty_transport: httpx.AsyncBaseTransport | None = None,
@@ -38,7 +53,7 @@ def create_app(
         finally:
             await runtime.aclose()
 
-    app = FastAPI(
+    app = JiraSyncApp(
         title="jira-sync",
         version="0.1.0",
         description="Keeps Jira issues in step with Flashduty incidents. The REST API needs "
@@ -49,8 +64,12 @@ def create_app(
     )
     docs.install(app)
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
+    # outside BodyDeadline (it keeps its own), inside the proxy headers: webhooks skip FastAPI's routing
+    # (with no proxy headers to apply, JiraSyncApp takes them even before this)
+    app.add_middleware(webhooks.WebhookFastPath)
     if settings.trusted_proxy_list:  # the client address from X-Forwarded-For, only from these
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+        app.fast_first = False  # webhooks log the client's address: the forwarded one
     app.add_middleware(RequestIds)  # outermost: every line of a request, the body deadline's too
     app.include_router(webhooks.router)
     app.include_router(api.router)
