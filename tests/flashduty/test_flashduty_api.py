@@ -95,6 +95,7 @@ async def test_no_comments_means_no_name_lookup(fake, api):
 
 async def test_wrong_app_key_is_permanent_and_never_shown(fake, fd_url, caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # a service started earlier quiets httpx to WARNING
     secret = "wrong-secret-app-key"
     iid = new_incident(fake)
     async with FlashdutyApi(fd_url, secret) as bad:
