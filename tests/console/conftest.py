@@ -100,6 +100,15 @@ def console_stack(request: pytest.FixtureRequest, settings: Settings):  # type: 
 
 
 @pytest.fixture
+def c(console_stack):  # type: ignore[no-untyped-def]
+    """A signed-in console on each platform (a test file may narrow it, as test_console_watch does)."""
+    client = Console(console_stack.service)
+    client.sign_in()
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def cloud_console(settings: Settings):  # type: ignore[no-untyped-def]
     yield from _signed_up_stack(settings, "cloud")
 

@@ -19,14 +19,6 @@ from .conftest import Console, form_fields, start_setup, step2
 PARTIAL = {"X-Console-Partial": "1"}
 
 
-@pytest.fixture
-def c(console_stack):  # type: ignore[no-untyped-def]
-    client = Console(console_stack.service)
-    client.sign_in()
-    yield client
-    client.close()
-
-
 def _secret_on(page: str) -> str | None:
     m = re.search(r'<code id="hook-secret">([^<]+)</code>', page)
     return m.group(1) if m else None

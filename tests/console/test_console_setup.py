@@ -9,14 +9,6 @@ import pytest
 from .conftest import Console, form_fields, start_setup, step2
 
 
-@pytest.fixture
-def c(console_stack):  # type: ignore[no-untyped-def]
-    client = Console(console_stack.service)
-    client.sign_in()
-    yield client
-    client.close()
-
-
 def test_wrong_password_is_said_plainly_and_the_secret_is_never_echoed(c, console_stack) -> None:  # type: ignore[no-untyped-def]
     r = start_setup(c, console_stack, secret="not-the-password")
     assert r.status_code == 422
