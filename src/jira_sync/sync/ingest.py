@@ -143,7 +143,9 @@ class Ingestor:
     async def _submit(self, item: Incoming) -> Accepted:
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if len(self._writers) < self._max_writers:
+        # a writer that has just returned is still in the set until its done-callback runs (the
+        # loop's next turn): counting it would leave this item waiting with no writer at all
+        if sum(1 for w in self._writers if not w.done()) < self._max_writers:
             # a context of its own: a writer serves many requests, its lines name none of them
             writer = asyncio.create_task(self._drain(), name="ingest-writer", context=contextvars.Context())
             self._writers.add(writer)
