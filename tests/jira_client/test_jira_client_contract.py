@@ -237,7 +237,7 @@ async def test_get_issue_asks_only_status_and_priority(script, make_client):
     script.on("GET", "/rest/api/3/issue/10042", json_body={"id": "10042", "key": "OPS-7", "fields": {
         "status": {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}}, "priority": None}})
     state = await make_client(cloud_conn()).get_issue("10042")
-    assert script.last().url.params["fields"] == "status,priority"
+    assert script.last().url.params["fields"] == "status,priority,resolution"  # resolution: two-way sync sends it to Flashduty
     assert (state.status_name, state.status_category, state.priority_id) == ("In Progress", "indeterminate", None)
 
 

@@ -192,7 +192,7 @@ async def test_exchange_for_a_failed_connection_and_async_hook(script, make_clie
     with pytest.raises(JiraConnectError):
         await make_client(cloud_conn(), on_exchange=hook).get_issue("1")
     assert seen[0].status is None and "refused" in seen[0].response_body
-    assert seen[0].path == "/rest/api/3/issue/1?fields=status%2Cpriority"
+    assert seen[0].path == "/rest/api/3/issue/1?fields=status%2Cpriority%2Cresolution"
 
 
 async def test_large_bodies_are_cut_to_4kb(script, make_client):
