@@ -42,9 +42,8 @@ class IngestResult:
 
 
 UNAUTHORIZED = IngestResult(401, {"error": "unauthorized", "message": "missing or wrong webhook secret"})
-# a refusal's reason in the metrics, by its status
-_REJECTED = {400: "bad_payload", 401: "unauthorized", 413: "too_large", 415: "unsupported_media_type",
-             503: "unavailable"}
+# a refusal's reason in the metrics, by its status (413 and 415 are counted in web/webhooks.py)
+_REJECTED = {400: "bad_payload", 401: "unauthorized", 503: "unavailable"}
 UNAVAILABLE = IngestResult(503, {"error": "unavailable", "message": "the event could not be stored; nothing was recorded"})
 
 
@@ -143,13 +142,13 @@ class Ingestor:
     async def _submit(self, item: Incoming) -> Accepted:
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        # a writer that has just returned is still in the set until its done-callback runs (the
-        # loop's next turn): counting it would leave this item waiting with no writer at all
-        if sum(1 for w in self._writers if not w.done()) < self._max_writers:
+        # writers that have returned leave the set here, when it is counted (a done-callback would
+        # run only on the loop's next turn, and an item submitted before then had no writer at all)
+        self._writers = {w for w in self._writers if not w.done()}
+        if len(self._writers) < self._max_writers:
             # a context of its own: a writer serves many requests, its lines name none of them
             writer = asyncio.create_task(self._drain(), name="ingest-writer", context=contextvars.Context())
             self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _drain(self) -> None:
