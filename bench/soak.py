@@ -53,10 +53,11 @@ from private_pg import PrivatePostgres  # noqa: E402
 from procs import HOST, Procs, child_env, free_port  # noqa: E402
 
 from jira_sync.crypto import generate_key  # noqa: E402
-from jira_sync.domain.comment import REF_PARAM  # noqa: E402
+from jira_sync.domain.comment import refs_in_text  # noqa: E402
 from jira_sync.devtools.fake_flashduty import FakeFlashduty, FakeFlashdutyServer  # noqa: E402
 from jira_sync.devtools.fake_jira import FakeJira, FakeJiraServer  # noqa: E402
 from jira_sync.devtools.fake_jira.faults import KINDS  # noqa: E402
+from jira_sync.domain.two_way import issue_link_ref  # noqa: E402
 
 ADMIN_TOKEN = "soak-admin-token-0123456789"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -242,7 +243,6 @@ FAULTS = [  # (kind, method, path regex, extra)
     ("reset", None, None, {"times": 1}),  # a connection dropped before the request was applied
 ]
 FAULTS = [f for f in FAULTS if f[0] in KINDS]
-REF_MARK = f"#{REF_PARAM}="  # how jira-sync marks the comments it writes itself
 
 
 def chaos(opts: Options, service: Service, jira: FakeJira, done: threading.Event, stop: threading.Event,
@@ -308,17 +308,19 @@ def check(fd: FakeFlashduty, jira: FakeJira, incident_ids: list[str], queue: dic
             figures.wrong_statuses += 1
             figures.examples.append(f"{iid} ({issue.key}): status {issue.status_name!r}, want {want_status!r}")
         texts = [c.text for c in issue.comments]
-        # jira-sync's own comment on the incident (the issue's key and link, marked with
-        # `#jira-sync-ref=`): exactly once in Flashduty, and never copied back into Jira
-        ours = [e for e in fd.timeline(iid) if e.get("type") == "i_comm" and REF_MARK in e["detail"]["comment"]]
+        comments = [e for e in fd.timeline(iid) if e.get("type") == "i_comm"]
+        # jira-sync's own comment on the incident (the issue's key and link, marked with its
+        # ref): exactly once in Flashduty, and never copied back into Jira
+        link_ref = issue_link_ref(issue.id)
+        ours = [e for e in comments if link_ref in refs_in_text(e["detail"]["comment"])]
         if len(ours) != 1 or any(o["detail"]["comment"] in t for o in ours for t in texts):
             if len(ours) == 0:
                 figures.missing_comments += 1
             else:
                 figures.duplicate_comments += max(1, len(ours) - 1)
             figures.examples.append(f"{iid} ({issue.key}): the issue-link comment {len(ours)} times in Flashduty")
-        for entry in fd.timeline(iid):
-            if entry.get("type") != "i_comm" or entry in ours:
+        for entry in comments:
+            if entry in ours:
                 continue
             said = entry["detail"]["comment"]
             found = sum(said in t for t in texts)
