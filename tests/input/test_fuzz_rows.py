@@ -109,8 +109,10 @@ def test_lone_surrogate_in_free_text_labels_fields_and_deep_fields(intake: Intak
     assert snapshot["description"] == "a\ufffdb\ufffdc"
     assert snapshot["labels"] == {"a\ufffdb\ufffdc": "a\ufffdb\ufffdc", "service": "checkout"}
     # the worker syncs it (automatic trigger): the issue exists, nothing is retried forever
-    wait_until(lambda: intake.incident(iid).json()["jira"]["key"], what="the issue for the repaired incident")
-    assert intake.incident(iid).json()["state"] == "idle"
+    # the key is recorded as soon as the issue exists (before the rest of the pass), so wait for both
+    synced = wait_until(lambda: (d := intake.incident(iid).json())["jira"]["key"] and d["state"] == "idle" and d,
+                        what="the issue for the repaired incident, its pass finished")
+    assert synced["jira"]["key"] and synced["last_error"] is None
     deep: object = "leaf"
     for _ in range(500):
         deep = {"d": deep}
