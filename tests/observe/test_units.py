@@ -2,6 +2,7 @@
 failure reasons, integration labels, the multiprocess directory's cleaning."""
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -52,6 +53,45 @@ def test_a_json_line_carries_the_bound_ids_and_its_own_fields(restore_logging) -
     assert first["request_id"] == "r1" and first["incident"] == "inc-1" and first["issue_key"] == "OPS-7"
     assert first["level"] == "info" and first["logger"] == "jira_sync.test" and first["jira_writes"] == 1
     assert second["event"] == "from a library" and "request_id" not in second  # the binding ended with its block
+
+
+def test_json_lines_keep_tracebacks_drop_nones_and_write_what_orjson_refuses(restore_logging) -> None:  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    logs.configure("INFO", "json", out)
+    log = logging.getLogger("jira_sync.test")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed", extra=logs.fields(issue_key=None, big=2**70, text="a\ud800b", keys={1: "x"}))
+    (line,) = (json.loads(text) for text in out.getvalue().splitlines())
+    assert line["level"] == "error" and line["event"] == "failed" and "issue_key" not in line
+    assert "ValueError: boom" in line["exception"] and line["big"] == 2**70 and line["keys"] == {"1": "x"}
+    assert line["timestamp"].endswith("Z") and line["text"] == "a\ud800b"
+
+
+def test_lines_logged_on_a_loop_go_out_in_one_write_per_turn(restore_logging) -> None:  # type: ignore[no-untyped-def]
+    class Counting(io.StringIO):
+        flushes = 0
+
+        def flush(self) -> None:
+            Counting.flushes += 1
+            super().flush()
+
+    out = Counting()
+    logs.configure("INFO", "json", out)
+    log = logging.getLogger("jira_sync.test")
+
+    async def one_turn() -> tuple[int, int]:
+        for i in range(5):
+            log.info("line %d", i)
+        during = Counting.flushes
+        await asyncio.sleep(0)  # the loop turns: the scheduled flush runs
+        return during, Counting.flushes
+
+    during, after = asyncio.run(one_turn())
+    assert (during, after) == (0, 1) and len(out.getvalue().splitlines()) == 5
+    log.info("no loop")  # outside a loop (another thread, the CLI): at once
+    assert Counting.flushes == 2
 
 
 def test_console_lines_are_readable(restore_logging) -> None:  # type: ignore[no-untyped-def]

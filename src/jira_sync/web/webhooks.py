@@ -178,7 +178,7 @@ async def serve_webhook(integration_id: int, scope: dict[str, Any], receive: Any
     """One delivery, start to end, with its request id bound (it may come before the RequestIds
     middleware); an unexpected error is logged and answered 500 (as Starlette's
     ServerErrorMiddleware would), never left to the server."""
-    tokens = bind_request_id(scope)
+    token = bind_request_id(scope)
     try:
         status, body = await _observed(integration_id, lambda: _from_scope(integration_id, scope, receive))
     except Exception:
@@ -188,7 +188,7 @@ async def serve_webhook(integration_id: int, scope: dict[str, Any], receive: Any
         await send({"type": "http.response.body", "body": b"Internal Server Error"})
         return
     finally:
-        logs.reset(**tokens)
+        logs.reset(token)
     await _answer(send, status, body, close=status == 408)
 
 
