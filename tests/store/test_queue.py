@@ -159,3 +159,38 @@ async def test_history_older_than_the_retention_is_pruned(engine, integration_id
         assert await conn.scalar(sa.select(sa.func.count()).select_from(events)) == 1
         assert await conn.scalar(sa.select(sa.func.count()).select_from(exchanges)) == 0
         assert await conn.scalar(sa.select(sa.func.count()).select_from(incidents)) == 1  # incidents stay
+
+
+async def test_a_batch_writes_what_the_same_events_one_by_one_write(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """The group commit's multi-row statements (json text, default columns, ON CONFLICT in one
+    statement) against the plain case: the same events, each in its own transaction."""
+    import random
+
+    box = SecretBox(settings.secret_key.get_secret_value())
+    async with engine.begin() as conn:
+        batched, single = [await integration_store.insert(conn, IntegrationConfig.model_validate({**CONFIG, "name": n}),
+                                                          box, "0" * 64, JiraMeta()) for n in ("batched", "single")]
+    rng = random.Random(7)
+    evs = []
+    for n in range(60):
+        ev = event(f"e{rng.randrange(45)}", rng.randrange(1, 30), incident=f"inc{rng.randrange(7)}",
+                   sev=rng.choice(["Critical", "Warning", "Info"]), kind=rng.choice(["i_new", "i_ack", "i_comm"]))
+        evs.append((ev, rng.random() < 0.5))
+    async with engine.begin() as conn:
+        together = await queue.accept_events(conn, [queue.Incoming(batched, ev, act, "queued") for ev, act in evs])
+    alone = [await accept(engine, single, ev, act) for ev, act in evs]
+    # (`queued` says how the row stands after the whole batch, so it may differ for an early event)
+    assert [a.duplicate for a in together] == [a.duplicate for a in alone]
+    columns = ["incident_id", "snapshot", "snapshot_time", "title", "severity", "progress", "activated", "change_seq",
+               "comment_seq", "state", "synced_seq", "attempts", "jira_unverified"]
+    async with engine.connect() as conn:
+        def rows(iid: int):  # type: ignore[no-untyped-def]
+            return sa.select(*[incidents.c[c] for c in columns]).where(incidents.c.integration_id == iid).order_by(
+                incidents.c.incident_id)
+        got = [tuple(r) for r in await conn.execute(rows(batched))]
+        want = [tuple(r) for r in await conn.execute(rows(single))]
+        kept = sa.select(events.c.event_id, events.c.event_time).order_by(events.c.event_id)
+        assert [tuple(r) for r in await conn.execute(kept.where(events.c.integration_id == batched))] == \
+            [tuple(r) for r in await conn.execute(kept.where(events.c.integration_id == single))]
+    assert got == want and len(got) == 7
+    assert all(r[columns.index("snapshot")]["incident_id"] == r[0] for r in got)  # JSON, not text, when read back

@@ -19,6 +19,7 @@ from ..domain.incident import COMMENT_EVENTS, WebhookEvent
 from .db import json_dumps, write
 from .incidents import IncidentRecord
 from .notify import wake_workers
+from .sqlite_rows import ManyRows
 from .tables import comments, events, exchanges, incidents, integrations, jira_events
 
 
@@ -100,7 +101,7 @@ INCIDENT_COLUMNS = ["integration_id", "incident_id", "snapshot", "snapshot_time"
 
 def _unnest(table: sa.Table, names: list[str]) -> sa.Select:
     """SELECT from unnest($1::t1[], $2::t2[], ...): one array parameter per column (JSON
-    travels as text, written by the engine's serializer, and is cast back)."""
+    travels as text, written by `_fold`, and is cast back)."""
     arrays = [sa.bindparam(f"a_{n}", type_=postgresql.ARRAY(
         sa.Text if isinstance(table.c[n].type, sa.JSON) else table.c[n].type)) for n in names]
     rows = sa.func.unnest(*arrays).table_valued(*names).render_derived()
@@ -108,16 +109,20 @@ def _unnest(table: sa.Table, names: list[str]) -> sa.Select:
                        for n in names])
 
 
-def _as_arrays(rows: list[dict[str, Any]], names: list[str], json_columns: tuple[str, ...] = ()) -> dict[str, list]:
-    return {f"a_{n}": [json_dumps(r[n]) for r in rows] if n in json_columns else [r[n] for r in rows]
-            for n in names}
+@functools.cache
+def _sqlite_many(table_name: str) -> ManyRows:
+    new_events, upsert = _ingest_statements("sqlite")
+    if table_name == "events":
+        return ManyRows(new_events, events, EVENT_COLUMNS)
+    return ManyRows(upsert, incidents, INCIDENT_COLUMNS)
 
 
-async def _run(conn: AsyncConnection, statement: Any, rows: list[dict[str, Any]], names: list[str],
-               json_columns: tuple[str, ...] = ()) -> Any:
+async def _run(conn: AsyncConnection, statement: Any, rows: list[dict[str, Any]], names: list[str]) -> Any:
+    """A statement for a batch of rows (JSON columns in them already as text)."""
     if conn.dialect.name == "postgresql":
-        return await conn.execute(statement, _as_arrays(rows, names, json_columns))
-    return await conn.execute(statement, rows)
+        return await conn.execute(statement, {f"a_{n}": [r[n] for r in rows] for n in names})
+    many = _sqlite_many(statement.table.name)
+    return await conn.exec_driver_sql(many.sql(len(rows)), many.parameters(rows))
 
 
 async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Accepted]:
@@ -145,7 +150,7 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     if merged:
         rows = [merged[k] for k in sorted(merged)]
         states = {(r.integration_id, r.incident_id): r
-                  for r in await _run(conn, upsert, rows, INCIDENT_COLUMNS, ("snapshot",))}
+                  for r in await _run(conn, upsert, rows, INCIDENT_COLUMNS)}
     if any(r.state == "pending" for r in states.values()):
         await wake_workers(conn)
 
@@ -187,7 +192,7 @@ def _fold(merged: dict[tuple[int, str], dict[str, Any]], item: Incoming, now: fl
     row["activated"] = row["activated"] or item.activate
     if "snapshot" not in row or event.event_time >= row["snapshot_time"]:
         row.update(
-            snapshot=snap.to_json(), snapshot_time=event.event_time, title=snap.title[:1000],
+            snapshot=json_dumps(snap.to_json()), snapshot_time=event.event_time, title=snap.title[:1000],
             severity=snap.severity[:16], progress=snap.progress[:16],
         )
     active = row["activated"]
