@@ -10,7 +10,7 @@ from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
 from jira_sync.domain.integration import IntegrationConfig
 from jira_sync.domain.jira_meta import JiraMeta
 from jira_sync.store import integrations as integration_store
-from jira_sync.store import queue
+from jira_sync.store import intake
 from jira_sync.store.db import make_engine, migrate
 
 
@@ -33,7 +33,7 @@ async def queued(settings) -> AsyncIterator[Callable[..., Awaitable[Any]]]:  # t
                 })
                 iid = await integration_store.insert(conn, cfg, box, "0" * 64, JiraMeta())
                 event = WebhookEvent(f"e{n}", "i_new", 1, IncidentSnapshot(incident_id=f"inc{n}", title="t"))
-                await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
+                await intake.accept_events(conn, [intake.Incoming(iid, event, True, "queued")])
         return engine
 
     yield make

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from jira_sync.crypto import SecretBox
 from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
 from jira_sync.domain.integration import IntegrationConfig
-from jira_sync.store import integrations as integration_store
+from jira_sync.store import intake, integrations as integration_store
 from jira_sync.domain.jira_meta import JiraMeta
 from jira_sync.store import claims, queue
 from jira_sync.store.db import make_engine, migrate
@@ -48,7 +48,7 @@ def event(event_id: str, t: int, *, incident: str = "inc1", sev: str = "Warning"
 
 async def accept(engine, iid, ev, activate=True):  # type: ignore[no-untyped-def]
     async with engine.begin() as conn:
-        [accepted] = await queue.accept_events(conn, [queue.Incoming(iid, ev, activate, "queued")])
+        [accepted] = await intake.accept_events(conn, [intake.Incoming(iid, ev, activate, "queued")])
         return accepted
 
 
@@ -177,7 +177,7 @@ async def test_a_batch_writes_what_the_same_events_one_by_one_write(engine, sett
                    sev=rng.choice(["Critical", "Warning", "Info"]), kind=rng.choice(["i_new", "i_ack", "i_comm"]))
         evs.append((ev, rng.random() < 0.5))
     async with engine.begin() as conn:
-        together = await queue.accept_events(conn, [queue.Incoming(batched, ev, act, "queued") for ev, act in evs])
+        together = await intake.accept_events(conn, [intake.Incoming(batched, ev, act, "queued") for ev, act in evs])
     alone = [await accept(engine, single, ev, act) for ev, act in evs]
     # (`queued` says how the row stands after the whole batch, so it may differ for an early event)
     assert [a.duplicate for a in together] == [a.duplicate for a in alone]

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from jira_sync.crypto import SecretBox
 from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
 from jira_sync.domain.integration import IntegrationConfig
-from jira_sync.store import integrations as integration_store
+from jira_sync.store import intake, integrations as integration_store
 from jira_sync.bootstrap import start_runtime
 from jira_sync.domain.jira_meta import JiraMeta
-from jira_sync.store import claims, queue
+from jira_sync.store import claims
 from jira_sync.store.tables import incidents
 from jira_sync.sync import worker as worker_module
 
@@ -31,7 +31,7 @@ async def runtime_with_a_queued_incident(settings):  # type: ignore[no-untyped-d
     async with rt.engine.begin() as conn:
         iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
         event = WebhookEvent("e1", "i_new", 1, IncidentSnapshot(incident_id="inc1", title="t"))
-        await queue.accept_events(conn, [queue.Incoming(iid, event, True, "queued")])
+        await intake.accept_events(conn, [intake.Incoming(iid, event, True, "queued")])
     return rt, iid
 
 

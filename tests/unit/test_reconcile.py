@@ -20,7 +20,7 @@ from jira_sync.jira.port import IssueRef
 from jira_sync.setup.checks import check_integration
 from jira_sync.sources.flashduty import parse_webhook
 from jira_sync.settings import Settings
-from jira_sync.store import claims, queue
+from jira_sync.store import claims, intake
 from jira_sync.store import incidents as incident_store
 from jira_sync.store import integrations as integration_store
 from jira_sync.store.incidents import IncidentRecord
@@ -65,9 +65,9 @@ class Sync:
         for payload in payloads:
             event = parse_webhook(json.dumps(payload).encode())
             activate, outcome = trigger.decide(event)
-            batch.append(queue.Incoming(self.id, event, activate, outcome))
+            batch.append(intake.Incoming(self.id, event, activate, outcome))
         async with self.engine.begin() as conn:
-            await queue.accept_events(conn, batch)
+            await intake.accept_events(conn, batch)
 
     def opened(self, **fields: Any) -> tuple[dict[str, Any], str]:
         """A new incident in Flashduty: its first webhook and its id."""

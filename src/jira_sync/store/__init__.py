@@ -2,7 +2,7 @@
 
 Transactions: the application layer opens a unit of work with `db.read(engine)` or
 `db.write(engine)` and passes its connection to the functions here, so several statements
-share one transaction. The sync's hot paths (`queue.accept_events` inside the ingest's group
+share one transaction. The sync's hot paths (`intake.accept_batch`, the ingest's group
 commit, `claims.claim/record/finish/fail`) own their transactions, because their commit
 points are part of the guarantees (see `claims.py`).
 """

@@ -102,12 +102,6 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-def write_concurrency(engine: AsyncEngine) -> int:
-    """How many write transactions of the webhook path may usefully run at once: SQLite has
-    one connection (and one writer); PostgreSQL overlaps their round trips and WAL flushes."""
-    return 4 if engine.dialect.name == "postgresql" else 1
-
-
 @contextlib.asynccontextmanager
 async def write(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """A write transaction: the same on both databases (SQLite's one inline connection
@@ -117,6 +111,17 @@ async def write(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[A
         begin = engine.begin(urgent=urgent) if isinstance(engine, InlineEngine) else engine.begin()
         async with begin as conn:
             yield conn
+    except IntegrityError as exc:
+        raise ConstraintViolated(str(exc.orig)) from exc
+
+
+@contextlib.asynccontextmanager
+async def statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """PostgreSQL: a connection for work that is a single statement, which is then its own
+    transaction (autocommit): no BEGIN and COMMIT round trips around it."""
+    try:
+        async with engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc
 
