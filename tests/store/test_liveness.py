@@ -114,3 +114,38 @@ def test_a_reused_pid_is_not_mistaken_for_the_dead_process() -> None:
         pytest.skip("no /proc: start times unknown")
     assert not process_alive(pid, f"{ns}/{int(started) + 1}")  # same pid, another process
     assert not process_alive(_dead_pid()[0], None)
+
+
+async def test_a_reconcile_that_ends_during_the_heartbeat_is_not_called_lost(engine, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Under load the heartbeat waits for the database while reconciles finish and release their
+    claims: those are not lost claims. A claim another worker took is, and says so."""
+    import logging
+
+    lease = 5.0
+    me, other = _worker(engine, lease), _worker(engine, lease, host="elsewhere")
+    await me.start()
+    await other.start()
+    [row] = await claims.claim(engine, me.owner, 10, lease)
+
+    class FinishesMeanwhile:  # the worker's live view of its reconciles: this one ends during the beat
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            self.reads += 1
+            return iter([row.id] if self.reads == 1 else [])
+
+        def __len__(self) -> int:
+            return 1
+
+    async with engine.begin() as conn:  # its finish cleared the lease before the heartbeat's update
+        await conn.execute(incidents.update().where(incidents.c.id == row.id).values(lease_owner=None))
+    with caplog.at_level(logging.WARNING, logger="jira_sync.sync.liveness"):
+        await me.beat(FinishesMeanwhile())
+        assert not [r for r in caplog.records if "were lost" in r.getMessage()]
+        async with engine.begin() as conn:  # now another worker holds it, and ours still runs
+            await conn.execute(incidents.update().where(incidents.c.id == row.id).values(lease_owner=other.owner))
+        await me.beat({row.id})
+        assert [r.getMessage() for r in caplog.records if "were lost" in r.getMessage()] == [
+            f"worker {me.owner}: 1 of 1 claims were lost (the heartbeat was late); those reconciles stop at their"
+            " next write"]

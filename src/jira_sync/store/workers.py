@@ -33,21 +33,23 @@ async def _insert(conn: AsyncConnection, me: WorkerRow) -> None:
         heartbeat_at=me.heartbeat_at))
 
 
-async def heartbeat(engine: AsyncEngine, me: WorkerRow, now: float, lease_until: float, row_ids: Iterable[int]) -> int:
+async def heartbeat(engine: AsyncEngine, me: WorkerRow, now: float, lease_until: float,
+                    row_ids: Iterable[int]) -> set[int]:
     """One transaction: this worker is alive, and the claims of its reconciles in flight run
     until `lease_until`. Only claims still ours are renewed (a claim freed or taken over meanwhile
-    stays lost: the reconcile's next write finds that out). Returns how many were renewed."""
+    stays lost: the reconcile's next write finds that out). Returns the rows renewed."""
     ids = sorted(row_ids)
     async with write(engine) as conn:
         beat = await conn.execute(workers.update().where(workers.c.id == me.id).values(heartbeat_at=now))
         if beat.rowcount == 0:  # our row was removed while our heartbeat lapsed: we are back
             await _insert(conn, WorkerRow(me.id, me.host, me.pid, me.process, me.started_at, now))
         if not ids:
-            return 0
+            return set()
         c = incidents.c
         renewed = await conn.execute(
-            incidents.update().where(c.id.in_(ids), c.lease_owner == me.id).values(lease_until=lease_until))
-        return renewed.rowcount
+            incidents.update().where(c.id.in_(ids), c.lease_owner == me.id).values(lease_until=lease_until)
+            .returning(c.id))
+        return set(renewed.scalars())
 
 
 async def all_workers(engine: AsyncEngine) -> list[WorkerRow]:

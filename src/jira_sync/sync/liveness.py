@@ -18,6 +18,7 @@ import os
 import socket
 import time
 import uuid
+from typing import Collection
 
 from ..store import workers as store
 from ..store.db import Engine
@@ -103,13 +104,17 @@ class Liveness:
             if freed:
                 log.warning("freed %d claims of an earlier process (SQLite: only this one runs)", freed)
 
-    async def beat(self, in_flight: set[int]) -> int:
-        """Renew our claims, then free a dead worker's: returns how many were freed."""
+    async def beat(self, in_flight: Collection[int]) -> int:
+        """Renew our claims, then free a dead worker's: returns how many were freed.
+        `in_flight` may be a live view: a reconcile that finished while the heartbeat waited for
+        the database released its claim itself, and is not counted as lost."""
         now = time.time()
-        renewed = await store.heartbeat(self.engine, self.me, now, now + self.lease_seconds, in_flight)
-        if renewed < len(in_flight):
+        asked = set(in_flight)
+        renewed = await store.heartbeat(self.engine, self.me, now, now + self.lease_seconds, asked)
+        lost = (asked & set(in_flight)) - renewed
+        if lost:
             log.warning("worker %s: %d of %d claims were lost (the heartbeat was late); those "
-                        "reconciles stop at their next write", self.owner, len(in_flight) - renewed, len(in_flight))
+                        "reconciles stop at their next write", self.owner, len(lost), len(asked))
         return await self.sweep()
 
     async def sweep(self) -> int:

@@ -169,7 +169,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.liveness.every)
             try:
-                if await self.liveness.beat(set(self._tasks.values())):
+                if await self.liveness.beat(self._tasks.values()):  # a live view: see beat
                     self.wake.set()  # a dead worker's incidents are free: take them now
                 await self.sites.refresh()
             except Exception as exc:  # the database is away: leases run on, the next beat tries again
