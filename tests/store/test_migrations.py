@@ -24,7 +24,8 @@ async def test_migrations_match_the_tables(settings) -> None:  # type: ignore[no
 
 
 async def test_0003_counts_the_incidents_already_linked(settings) -> None:  # type: ignore[no-untyped-def]
-    """An existing database upgraded to the kept synced counter starts from the true count."""
+    """An existing database upgraded to the kept synced counter starts from the true count (0003),
+    and keeps it when the counter moves into shards (0010)."""
     import time
 
     import sqlalchemy as sa
@@ -56,7 +57,12 @@ async def test_0003_counts_the_incidents_already_linked(settings) -> None:  # ty
                     " 0, 0, 0, 0, 'idle', 0, :issue, :now, :now)"
                 ), {"inc": f"inc-{n}", "issue": str(10000 + n) if n < 3 else None, "now": now})
             await conn.run_sync(upgrade, "head")
-            counts = dict((await conn.execute(sa.text("SELECT id, synced_count FROM integrations ORDER BY id"))).all())
-        assert counts == {1: 3, 2: 0}
+            # 0010 carries the counter over into its shards, and keeps every incident (a copied
+            # integrations table dropped with foreign keys on would have cascaded)
+            counts = dict((await conn.execute(sa.text(
+                "SELECT i.id, (SELECT coalesce(sum(linked), 0) FROM link_counts WHERE integration_id = i.id)"
+                " FROM integrations i ORDER BY i.id"))).all())
+            kept = await conn.scalar(sa.text("SELECT count(*) FROM incidents"))
+        assert counts == {1: 3, 2: 0} and kept == 5
     finally:
         await engine.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import read, write
 from .incidents import IncidentRecord, JiraLink
 from .queue import insert_for
-from .tables import comments, exchanges, incidents, integrations, jira_sites
+from .tables import LINK_SHARDS, comments, exchanges, incidents, integrations, jira_sites, link_counts
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
@@ -109,18 +109,24 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
     """Take up to `limit` due incidents of enabled integrations; nobody else gets them until
     the lease ends (a crashed worker's incidents come back after `lease_seconds`)."""
     now = time.time()
-    async with write(engine) as conn:
+    # not flushed: a claim lost in a database crash only returns the incidents to the queue,
+    # and nothing is sent to Jira on a claim's word before a flushed commit (the "creating"
+    # mark, a comment's "posting" mark), which makes the claim durable too
+    async with write(engine, flushed=False) as conn:
         params = dict(now=now, owner=owner, until=now + lease_seconds, limit=limit)
         return [IncidentRecord.of(r) for r in await conn.execute(_statements(conn)["claim"], params)]
 
 
-_COUNT_LINK = (
-    integrations.update()
-    .where(integrations.c.id == sa.select(incidents.c.integration_id).where(
-        incidents.c.id == _b("row_id"), incidents.c.lease_owner == _b("owner"), incidents.c.jira_issue_id.is_(None),
-    ).scalar_subquery())
-    .values(synced_count=integrations.c.synced_count + 1)
-)
+@functools.cache
+def _count_link(dialect: str) -> Any:
+    """One more linked incident, in its shard of the integration's count (tables.link_counts),
+    if this is the incident's first link and the lease is still ours."""
+    c = incidents.c
+    first_link = sa.select(c.integration_id, (c.id % LINK_SHARDS).label("shard"), sa.literal(1).label("linked")).where(
+        c.id == _b("row_id"), c.lease_owner == _b("owner"), c.jira_issue_id.is_(None))
+    insert = insert_for(dialect)(link_counts).from_select(["integration_id", "shard", "linked"], first_link)
+    return insert.on_conflict_do_update(index_elements=[link_counts.c.integration_id, link_counts.c.shard],
+                                        set_={"linked": link_counts.c.linked + 1})
 
 
 @functools.cache
@@ -137,10 +143,13 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: An
     """Commit what Jira now holds at once (used around the create, where a crash must
     leave a trace: "creating" before the call, the issue id after). False = lease lost."""
     stmt = _record_statement(tuple(sorted(values)))
-    async with write(engine) as conn:
+    # the "creating" mark is flushed before Jira is called; the issue id after it need not be:
+    # lost in a database crash, the row is as after a worker killed mid-call (create_state
+    # "creating", no id), and the next reconcile finds the issue in Jira by its property
+    async with write(engine, flushed=values.get("create_state") != "created") as conn:
         if values.get("jira_issue_id") is not None:
             # first link of this incident (and the lease still ours): one more synced
-            await conn.execute(_COUNT_LINK, dict(row_id=row_id, owner=owner))
+            await conn.execute(_count_link(conn.dialect.name), dict(row_id=row_id, owner=owner))
         params = {f"p_{col}": value for col, value in values.items()}
         res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
         return res.rowcount == 1

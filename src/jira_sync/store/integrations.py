@@ -12,7 +12,7 @@ from ..crypto import SecretBox
 from ..domain.integration import IntegrationConfig
 from ..domain.jira_meta import JiraMeta
 from .db import read, write
-from .tables import events, incidents, integrations
+from .tables import events, incidents, integrations, link_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,13 @@ class Summary:
     incidents_synced: int
     failed: int
     last_error: str | None
+
+
+def row_columns() -> list[Any]:
+    """What `_row` reads: the integration's columns and its linked count (the sum of its shards)."""
+    linked = sa.select(sa.func.coalesce(sa.func.sum(link_counts.c.linked), 0)).where(
+        link_counts.c.integration_id == integrations.c.id).scalar_subquery()
+    return [*integrations.c, linked.label("synced_count")]
 
 
 def _row(r: Any) -> IntegrationRow:
@@ -187,22 +194,22 @@ async def delete(conn: AsyncConnection, integration_id: int) -> bool:
 
 
 async def get_row(conn: AsyncConnection, integration_id: int) -> IntegrationRow | None:
-    found = (await conn.execute(sa.select(integrations).where(integrations.c.id == integration_id))).first()
+    found = (await conn.execute(sa.select(*row_columns()).where(integrations.c.id == integration_id))).first()
     return _row(found) if found else None
 
 
 async def get_rows(conn: AsyncConnection, ids: set[int]) -> dict[int, IntegrationRow]:
-    rows = await conn.execute(sa.select(integrations).where(integrations.c.id.in_(sorted(ids))))
+    rows = await conn.execute(sa.select(*row_columns()).where(integrations.c.id.in_(sorted(ids))))
     return {r.id: _row(r) for r in rows}
 
 
 async def find_by_name(conn: AsyncConnection, name: str) -> IntegrationRow | None:
-    found = (await conn.execute(sa.select(integrations).where(integrations.c.name == name))).first()
+    found = (await conn.execute(sa.select(*row_columns()).where(integrations.c.name == name))).first()
     return _row(found) if found else None
 
 
 def _summary_columns(integration_id: Any) -> list[Any]:
-    """Each counter is a single row or an index range (the synced count is kept by the worker,
+    """Each counter is a few rows or an index range (the synced count is kept by the worker,
     the failed and errored rows have indexes of their own), so a list page costs the same at
     100k incidents as at 1k, not a walk over all of them."""
     c = incidents.c
@@ -222,11 +229,11 @@ def _summary(r: Any) -> Summary:
 
 async def list_with_summaries(conn: AsyncConnection) -> list[tuple[IntegrationRow, Summary]]:
     """Every integration with its counters, in one statement."""
-    q = sa.select(integrations, *_summary_columns(integrations.c.id)).order_by(integrations.c.id)
+    q = sa.select(*row_columns(), *_summary_columns(integrations.c.id)).order_by(integrations.c.id)
     return [(_row(r), _summary(r)) for r in await conn.execute(q)]
 
 
 async def with_summary(conn: AsyncConnection, integration_id: int) -> tuple[IntegrationRow, Summary] | None:
-    q = sa.select(integrations, *_summary_columns(integrations.c.id)).where(integrations.c.id == integration_id)
+    q = sa.select(*row_columns(), *_summary_columns(integrations.c.id)).where(integrations.c.id == integration_id)
     found = (await conn.execute(q)).first()
     return (_row(found), _summary(found)) if found else None

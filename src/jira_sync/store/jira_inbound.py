@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db import read, write
-from .integrations import IntegrationRow, _row
+from .integrations import IntegrationRow, _row, row_columns
 from .notify import wake_workers
 from .queue import insert_for
 from .tables import incidents, integrations, jira_events, jira_poll_state, mirrored_comments
@@ -136,7 +136,7 @@ class PollState:
 
 
 async def poll_candidates(conn: AsyncConnection) -> list[IntegrationRow]:
-    q = sa.select(integrations).where(integrations.c.enabled.is_(True)).order_by(integrations.c.id)
+    q = sa.select(*row_columns()).where(integrations.c.enabled.is_(True)).order_by(integrations.c.id)
     return [_row(r) for r in await conn.execute(q)]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import write
 from .incidents import IncidentRecord
 from .notify import wake_workers
-from .tables import comments, events, exchanges, incidents, integrations, jira_events
+from .tables import LINK_SHARDS, comments, events, exchanges, incidents, jira_events, link_counts
 
 
 def insert_for(dialect: str):  # type: ignore[no-untyped-def]
@@ -81,8 +81,10 @@ async def replace_deleted_issue(conn: AsyncConnection, integration_id: int, inci
     c = incidents.c
     mine = sa.and_(c.integration_id == integration_id, c.incident_id == incident_id, c.create_state == "deleted")
     # it was counted as linked when its first issue was; the new issue's create counts it again
-    await conn.execute(integrations.update().where(integrations.c.id == integration_id, sa.exists().where(mine))
-                       .values(synced_count=integrations.c.synced_count - 1))
+    shard = sa.select(c.id % LINK_SHARDS).where(mine).scalar_subquery()
+    await conn.execute(link_counts.update().where(link_counts.c.integration_id == integration_id,
+                                                  link_counts.c.shard == shard)
+                       .values(linked=link_counts.c.linked - 1))
     res = await conn.execute(
         incidents.update().where(mine).values(
             create_state=None, jira_issue_id=None, jira_issue_key=None, jira_status_id=None, jira_status=None,
@@ -141,10 +143,10 @@ async def queue_stats(conn: AsyncConnection, integration_id: int | None = None) 
         )
     ).one()
     failed = await conn.scalar(sa.select(sa.func.count()).where(c.state == "failed", *scope))
-    # kept by record_jira as each incident is first linked: one row per integration to add up
-    counted = sa.select(sa.func.coalesce(sa.func.sum(integrations.c.synced_count), 0))
+    # kept by record_jira as each incident is first linked: a few rows per integration to add up
+    counted = sa.select(sa.func.coalesce(sa.func.sum(link_counts.c.linked), 0))
     if integration_id is not None:
-        counted = counted.where(integrations.c.id == integration_id)
+        counted = counted.where(link_counts.c.integration_id == integration_id)
     linked = await conn.scalar(counted)
     return QueueStats(
         waiting=pending.pending - pending.in_flight,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .integrations import IntegrationRow, _row
+from .integrations import IntegrationRow, _row, row_columns
 from .queue import insert_for
 from .tables import incidents, integrations, recovery_state
 
@@ -41,7 +41,7 @@ class OpenIncident:
 
 async def candidates(conn: AsyncConnection) -> list[IntegrationRow]:
     """Enabled integrations with a Flashduty app key (their configuration says the rest)."""
-    q = sa.select(integrations).where(integrations.c.enabled.is_(True),
+    q = sa.select(*row_columns()).where(integrations.c.enabled.is_(True),
                                       integrations.c.flashduty_app_key_enc.is_not(None))
     return [_row(r) for r in await conn.execute(q.order_by(integrations.c.id))]
 
