@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import shutil
 import socket
 import subprocess
 import sys
@@ -140,7 +141,8 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_service(procs: Procs, name: str, database_url: str, secret_key: str, admin_token: str) -> Proc:
+def start_service(procs: Procs, name: str, database_url: str, secret_key: str, admin_token: str,
+                  *serve_args: str) -> Proc:
     port = free_port()
     env = child_env({
         "JIRA_SYNC_DATABASE_URL": database_url,
@@ -149,13 +151,15 @@ def start_service(procs: Procs, name: str, database_url: str, secret_key: str, a
         "JIRA_SYNC_HOST": HOST,
         "JIRA_SYNC_PORT": str(port),
     })
-    return procs.start(name, [sys.executable, "-m", "jira_sync", "serve"], env, port, "/healthz")
+    return procs.start(name, [sys.executable, "-m", "jira_sync", "serve", *serve_args], env, port, "/healthz")
 
 
 def start_fake_jira(procs: Procs, name: str) -> Proc:
     port = free_port()
-    argv = [sys.executable, "-m", "jira_sync", "dev", "fake-jira", "--flavour", "cloud", "--host", HOST,
-            "--port", str(port)]
+    # at a lower CPU priority: a real Jira does not share the service's cores, so on this
+    # machine the emulator takes what the service leaves rather than delaying its answers
+    argv = [shutil.which("nice") or "/usr/bin/nice", "-n", "10", sys.executable, "-m", "jira_sync", "dev",
+            "fake-jira", "--flavour", "cloud", "--host", HOST, "--port", str(port)]
     return procs.start(name, argv, child_env({}), port, "/rest/api/2/serverInfo")
 
 

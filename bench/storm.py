@@ -58,7 +58,7 @@ class Plan:
     lifecycles: int
 
 
-FULL = Plan(warmup_s=3, closed_s=10, paced_s=10, lifecycles=5)
+FULL = Plan(warmup_s=3, closed_s=10, paced_s=10, lifecycles=20)
 QUICK = Plan(warmup_s=1, closed_s=3, paced_s=3, lifecycles=2)
 
 
@@ -193,7 +193,8 @@ def bench_service(procs: Procs, db: Database, key: str, plan: Plan, workers: int
     tag = db.name.lower()
     jira = start_fake_jira(procs, f"storm-jira-{tag}")
     url = db.fresh()
-    service = start_service(procs, f"storm-service-{tag}", url, key, ADMIN_TOKEN)
+    # with workers of its own, serve only takes webhooks: its loop never waits behind a sync
+    service = start_service(procs, f"storm-service-{tag}", url, key, ADMIN_TOKEN, *(["--no-worker"] if workers else []))
     extra = [start_worker(procs, f"storm-worker-{tag}-{i}", url, key) for i in range(workers)]
     api = ServiceApi(service.url, ADMIN_TOKEN)
     try:
@@ -235,7 +236,10 @@ def jira_per_change(procs: Procs, db: Database, key: str, plan: Plan) -> str:
     changes = sum(len(life.jira) for life in r.lifecycles)
     steady = r.lifecycles[1:] or r.lifecycles
     steady_n = sum(len(v) for life in steady for v in life.jira.values()) / sum(len(life.jira) for life in steady)
-    return f"{requests / changes:.2f} ({steady_n:.2f} steady)"
+    first = r.lifecycles[0]
+    first_n = sum(len(v) for v in first.jira.values()) / len(first.jira)
+    # the first lifecycle after a start learns the workflow (kept per integration in each process)
+    return f"{requests / changes:.2f} over {len(r.lifecycles)}: first {first_n:.1f}, then {steady_n:.2f}"
 
 
 # ------------------------------------------------------------------ the report
@@ -279,7 +283,8 @@ def render(targets: list[Target], plan: Plan, load_before: str, load_after: str)
         (f"paced {RATE:.0f}/s, automatic mode (syncing to the Jira emulator), p50 / p99 (ms)",
          lambda t: ms(t.paced_auto), "p99 ≤ 20"),
         ("after the automatic run: drained in (s); issues", lambda t: f"{t.drain_s:.1f}; {t.issues}", ""),
-        ("Jira requests per change, lifecycle new/severity/ack/comment/resolve",
+        ("Jira requests per change, lifecycles new/severity/ack/comment/resolve (the first one after a start"
+         " learns the workflow)",
          lambda t: t.jira_per_change or "–", "≤ 1.05"),
         ("peak RSS (MB), per process", lambda t: " + ".join(f"{m:.0f}" for m in t.rss_mb), "≤ 150"),
         ("non-200 answers", lambda t: str(t.closed_errors + sum(r.non_200 for r in (t.paced, t.paced_auto) if r)),
