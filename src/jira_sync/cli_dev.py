@@ -18,11 +18,13 @@ def dev() -> None:
 @click.option("--flavour", type=click.Choice(["cloud", "server"]), default="cloud", show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8081, type=int, show_default=True)
-def fake_jira(flavour: str, host: str, port: int) -> None:
+@click.option("--latency-ms", default=0.0, type=click.FloatRange(min=0), show_default=True,
+              help="every answer waits this long, as from a Jira across a network")
+def fake_jira(flavour: str, host: str, port: int, latency_ms: float) -> None:
     """Run the Jira emulator (Cloud or Server/DC flavour)."""
     from .devtools.fake_jira import run_forever
 
-    run_forever(flavour, host, port)
+    run_forever(flavour, host, port, latency_s=latency_ms / 1000)
 
 
 @dev.command("send-example")

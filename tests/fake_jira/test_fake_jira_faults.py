@@ -125,3 +125,25 @@ def test_reset_fault_drops_the_connection_without_applying(cloud):
     assert not cloud.fake.issues
     assert cloud.fake.request_log[-1][2] is None
     assert _create(cloud).status_code == 201
+
+
+def test_latency_delays_every_answer(cloud):
+    """`latency_s`: a Jira across a network. Every answer waits, also when several are asked at once."""
+    cloud.fake.latency_s = 0.3
+    try:
+        results: list[float] = []
+
+        def call() -> None:
+            started = time.monotonic()
+            assert cloud.http.get("/rest/api/3/myself").status_code == 200
+            results.append(time.monotonic() - started)
+
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 4 and min(results) >= 0.3
+    finally:
+        cloud.fake.reset()
+    assert cloud.fake.latency_s == 0.0

@@ -85,6 +85,8 @@ missing                     Named endpoint kinds answering 404 (missing.KINDS: m
 drop_webhooks               True: each webhook delivery is lost (logged as dropped, never retried).
 webhook_retry_delays        Cloud's retry schedule in seconds (default 10, 20, ... 640: ~21 min).
 webhook_timeout_s           How long a delivery waits for the receiver (default 20 s).
+latency_s                   Every request waits this long before it is handled (default 0): a Jira
+                            across a network, where a call takes 50-500 ms (`dev fake-jira --latency-ms`).
 
 State and helpers (thread-safe; read state under `fake.lock` if you iterate `fake.issues`)
 ------------------------------------------------------------------------------------------

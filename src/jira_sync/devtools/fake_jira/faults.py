@@ -100,6 +100,8 @@ class FaultLayer:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         method, path = scope["method"], scope["path"]
+        if self.site.latency_s > 0:
+            await asyncio.sleep(self.site.latency_s)
         log = self.site.request_log
         fault = self.site.faults.take(method, path)
         if fault is not None and fault.kind == "slow":

@@ -176,9 +176,10 @@ class FakeJiraServer:
 
 
 def run_forever(flavour: str = "cloud", host: str = "127.0.0.1", port: int = 8080, *,
-                version: str = "8.20.0", search_lag_s: float = 0.0) -> None:
+                version: str = "8.20.0", search_lag_s: float = 0.0, latency_s: float = 0.0) -> None:
     """Serve a fresh FakeJira in the foreground until Ctrl-C (for `jira-sync dev fake-jira`)."""
     fake = FakeJira(flavour, version, search_lag_s=search_lag_s)
+    fake.latency_s = latency_s
     sock = _listen(host, port)
     url = _url(sock)
     fake.base_url = url

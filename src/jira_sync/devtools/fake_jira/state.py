@@ -22,7 +22,7 @@ from .writes import NO_ISSUE, Writes
 FLAVOURS = {"cloud": "Cloud", "server": "Server", "datacenter": "DataCenter"}
 CLOUD_VERSION = "1001.0.0-SNAPSHOT"
 SETTINGS = ("search_lag_s", "comment_properties_in_list", "clock_offset_s", "drop_webhooks",
-            "webhook_retry_delays", "webhook_timeout_s")
+            "webhook_retry_delays", "webhook_timeout_s", "latency_s")
 
 
 def _version_numbers(version: str) -> tuple[int, ...]:
@@ -57,6 +57,7 @@ class FakeJira(Writes, Helpers):
         self.drop_webhooks: bool = False
         self.webhook_retry_delays: tuple[float, ...] = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
         self.webhook_timeout_s: float = 20.0
+        self.latency_s: float = 0.0  # every answer waits this long (a Jira across a network)
         self._settings = {name: getattr(self, name) for name in SETTINGS}
         self.lock = threading.RLock()
         self.faults = Faults()
