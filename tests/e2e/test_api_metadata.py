@@ -39,13 +39,22 @@ def test_lookups_for_a_saved_integration_and_errors(stack: Stack) -> None:
     bad = stack.api.post("/api/jira/check", json={"connection": _conn(stack, secret="wrong-secret")})
     assert bad.status_code == 200 and bad.json()["problem"] == "bad_credentials" and "wrong-secret" not in bad.text
     failed = stack.api.post("/api/jira/projects", json={"connection": _conn(stack, secret="wrong-secret")})
-    assert failed.status_code == 502 and failed.json()["detail"]["problem"] == "bad_credentials"
+    # Jira refused the caller's credentials: a 4xx (a 5xx is for Jira failing)
+    assert failed.status_code == 422 and failed.json()["detail"]["problem"] == "bad_credentials"
     assert stack.api.post("/api/jira/projects", json={}).status_code == 422
     assert stack.api.post("/api/jira/projects", json={"integration_id": 999}).status_code == 404
     missing = stack.api.post("/api/jira/issue-types", json={"integration_id": integration_id, "project": "NOPE"})
     # Jira refused what was asked: the caller's input, so a 4xx (a 5xx is for Jira failing)
     assert missing.status_code == 422 and missing.json()["detail"]["problem"] in ("not_found", "refused")
     assert "NOPE" in missing.json()["detail"]["message"]
+    # the stored credentials stopped working (saved unchecked, or revoked since): Jira refuses
+    # them, which is for the caller to fix, a 4xx; never a 5xx while Jira itself is up
+    changed = stack.api.put(f"/api/integrations/{integration_id}", params={"check": "false"},
+                            json={"jira": {"secret": "revoked-token-Xy"}})
+    assert changed.status_code == 200, changed.text
+    stored = stack.api.post("/api/jira/projects", json={"integration_id": integration_id})
+    assert stored.status_code == 422 and stored.json()["detail"]["problem"] == "bad_credentials"
+    assert "revoked-token-Xy" not in stored.text
 
 
 def test_metadata_routes_are_in_the_openapi_document(stack: Stack) -> None:

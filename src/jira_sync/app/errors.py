@@ -45,4 +45,5 @@ class JiraFailed(AppError):
 
 class JiraRefused(JiraFailed):
     """Jira answered, and refused what was asked: no such project or issue type (`not_found`),
-    or a value Jira rejects (`refused`). The input was wrong, not Jira (422, not 502)."""
+    a value Jira rejects (`refused`), or the credentials (`bad_credentials`, `forbidden`,
+    `captcha_required`). The input was wrong, not Jira (422, not 502)."""

@@ -34,7 +34,11 @@ class JiraLookups:
             try:
                 yield jira
             except JiraError as exc:  # auth and connection errors included
-                if isinstance(exc, JiraPermanentError) and not isinstance(exc, JiraAuthError):
+                if isinstance(exc, JiraAuthError):
+                    # Jira answered, and refused these credentials (given, or stored with the
+                    # integration): the caller's to fix, so a 4xx; a 5xx is for Jira failing
+                    raise JiraRefused(exc.reason or "bad_credentials", exc.message) from None
+                if isinstance(exc, JiraPermanentError):
                     # Jira answered, and what was asked is wrong (no such project, a refused value)
                     problem = "not_found" if isinstance(exc, JiraNotFound) else "refused"
                     raise JiraRefused(problem, exc.message) from None

@@ -1,8 +1,10 @@
 """Jira metadata look-ups for a connection (what the console's setup steps need), under /api/jira.
 
 Each call names a connection: either `connection` (credentials not saved yet, step 1 of the
-setup) or `integration_id` (a saved integration's stored credentials). Jira's own failures
-come back as 502 with a `problem` code and a sentence to show (`setup/lookups.py`).
+setup) or `integration_id` (a saved integration's stored credentials). Jira failing
+(unreachable, a 5xx, a timeout) comes back as 502, Jira refusing what was asked (the project,
+a value, the credentials) as 422; both with a `problem` code and a sentence to show
+(`setup/lookups.py`).
 """
 from __future__ import annotations
 
