@@ -154,12 +154,12 @@ def start_service(procs: Procs, name: str, database_url: str, secret_key: str, a
     return procs.start(name, [sys.executable, "-m", "jira_sync", "serve", *serve_args], env, port, "/healthz")
 
 
-def start_fake_jira(procs: Procs, name: str) -> Proc:
+def start_fake_jira(procs: Procs, name: str, latency_ms: float = 0.0) -> Proc:
     port = free_port()
     # at a lower CPU priority: a real Jira does not share the service's cores, so on this
     # machine the emulator takes what the service leaves rather than delaying its answers
     argv = [shutil.which("nice") or "/usr/bin/nice", "-n", "10", sys.executable, "-m", "jira_sync", "dev",
-            "fake-jira", "--flavour", "cloud", "--host", HOST, "--port", str(port)]
+            "fake-jira", "--flavour", "cloud", "--host", HOST, "--port", str(port), "--latency-ms", str(latency_ms)]
     return procs.start(name, argv, child_env({}), port, "/rest/api/2/serverInfo")
 
 

@@ -220,12 +220,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run in under a minute")
     parser.add_argument("--storm", action="store_true",
                         help="issue 10's load instead: wrk, ~1.4 KB bodies, mostly new incidents (storm.py)")
+    parser.add_argument("--jira-latency-ms", type=float, default=0.0,
+                        help="with --storm: the Jira emulator answers after this long, as a Jira across a network")
     args = parser.parse_args()
     if args.storm:
         import storm
 
         interrupt_on_signals()
-        return storm.main(args.quick)
+        return storm.main(args.quick, args.jira_latency_ms)
     counts = QUICK if args.quick else FULL
     interrupt_on_signals()
 

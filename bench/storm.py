@@ -188,10 +188,10 @@ def start_worker(procs: Procs, name: str, database_url: str, key: str) -> Proc:
     return procs.start(name, [sys.executable, "-m", "jira_sync", "worker"], env, 0, None)
 
 
-def bench_service(procs: Procs, db: Database, key: str, plan: Plan, workers: int) -> Target:
+def bench_service(procs: Procs, db: Database, key: str, plan: Plan, workers: int, jira_latency_ms: float = 0.0) -> Target:
     t = Target(db.name + (f", serve + {workers} workers" if workers else ""))
     tag = db.name.lower()
-    jira = start_fake_jira(procs, f"storm-jira-{tag}")
+    jira = start_fake_jira(procs, f"storm-jira-{tag}", jira_latency_ms)
     url = db.fresh()
     # with workers of its own, serve only takes webhooks: its loop never waits behind a sync
     service = start_service(procs, f"storm-service-{tag}", url, key, ADMIN_TOKEN, *(["--no-worker"] if workers else []))
@@ -243,7 +243,7 @@ def jira_per_change(procs: Procs, db: Database, key: str, plan: Plan) -> str:
 
 
 # ------------------------------------------------------------------ the report
-def render(targets: list[Target], plan: Plan, load_before: str, load_after: str) -> str:
+def render(targets: list[Target], plan: Plan, load_before: str, load_after: str, jira_latency_ms: float = 0.0) -> str:
     bare = targets[0].closed_rate if targets and targets[0].name == BARE else None
 
     def cell(fn) -> str:  # type: ignore[no-untyped-def]
@@ -302,6 +302,7 @@ def render(targets: list[Target], plan: Plan, load_before: str, load_after: str)
         f"Closed loop: `wrk -t2 -c{CONNECTIONS} -d{plan.closed_s}s -s bench/storm.lua` after {plan.warmup_s} s of"
         f" warm-up; paced: {RATE:.0f}/s for {plan.paced_s:.0f} s from `loadgen.py` (open loop). Body ~1.4 KB,"
         " unique event_id, 3 of 4 requests a new incident.",
+        f"The Jira emulator answers after {jira_latency_ms:g} ms (`--jira-latency-ms`; 0: at once).",
     ]
     for t in targets:
         if t.error:
@@ -309,7 +310,7 @@ def render(targets: list[Target], plan: Plan, load_before: str, load_after: str)
     return "\n".join(lines + notes) + "\n"
 
 
-def main(quick: bool) -> int:
+def main(quick: bool, jira_latency_ms: float = 0.0) -> int:
     if shutil.which("wrk") is None:
         say("wrk is not installed: apt-get install wrk")
         return 2
@@ -335,7 +336,7 @@ def main(quick: bool) -> int:
         for db, workers in dbs:
             say(db.name)
             try:
-                t = bench_service(procs, db, key, plan, workers)
+                t = bench_service(procs, db, key, plan, workers, jira_latency_ms)
             except Exception as exc:
                 failed = True
                 traceback.print_exc()
@@ -358,7 +359,7 @@ def main(quick: bool) -> int:
             say(f"logs kept in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    text = render(targets, plan, load_before, uptime())
+    text = render(targets, plan, load_before, uptime(), jira_latency_ms)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text)
     say("\n" + text)
