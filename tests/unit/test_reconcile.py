@@ -165,6 +165,34 @@ async def test_a_lost_create_is_adopted_not_repeated(sync: Sync) -> None:
     assert (await sync.stored(incident_id)).create_state == "created"
 
 
+async def test_the_issue_link_comment_survives_a_death_right_after_the_create(sync: Sync, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The process dies after the issue's id is recorded and before the incident is told its key:
+    the next reconcile (another worker, the issue no longer "created now") still tells it, once.
+    The soak found it: the comment was owed only while the creating reconcile lived."""
+    from jira_sync.store import workers
+    from jira_sync.sync import inbound
+
+    await sync.integration()
+    incident_id = await sync.delivered(incident_severity="Critical")
+    first = await sync.claim("w1")
+
+    async def killed(job, snap):  # type: ignore[no-untyped-def]
+        raise SystemExit("kill -9")
+    with monkeypatch.context() as m:
+        m.setattr(inbound, "post_issue_link", killed)
+        with pytest.raises(SystemExit):
+            await reconcile(await sync.job(first, "w1"))
+    assert await workers.release(sync.engine, ["w1"]) == 1  # as the dead worker's claims are freed
+
+    job = await sync.sync(owner="w2")
+    issue = sync.issue(incident_id)
+    assert not job.created_now and sync.jira.count_requests("POST", CREATE) == 1
+    said = [e for e in sync.flashduty.timeline(incident_id) if issue.key in json.dumps(e)]
+    assert len(said) == 1, said
+    await sync.sync(sync.flashduty.set_severity(incident_id, "Info"), owner="w3")  # and never again
+    assert len([e for e in sync.flashduty.timeline(incident_id) if issue.key in json.dumps(e)]) == 1
+
+
 async def test_comments_are_posted_once_each(sync: Sync) -> None:
     await sync.integration()
     new, incident_id = sync.opened()

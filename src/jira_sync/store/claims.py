@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import read, write
 from .incidents import IncidentRecord, JiraLink
 from .queue import insert_for
-from .tables import LINK_SHARDS, comments, exchanges, incidents, integrations, jira_sites, link_counts
+from .tables import LINK_SHARDS, comments, exchanges, incidents, integrations, jira_sites, link_counts, mirrored_comments
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
@@ -139,9 +139,13 @@ def _record_statement(columns: tuple[str, ...]) -> Any:
     )
 
 
-async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: Any) -> bool:
+async def record_jira(engine: AsyncEngine, row_id: int, owner: str, *, comment_due: str | None = None,
+                      **values: Any) -> bool:
     """Commit what Jira now holds at once (used around the create, where a crash must
-    leave a trace: "creating" before the call, the issue id after). False = lease lost."""
+    leave a trace: "creating" before the call, the issue id after). False = lease lost.
+    `comment_due`: a comment to the Flashduty incident (its ref) this link owes, marked "due"
+    in the same transaction, so a crash before it is posted cannot forget it (the issue-link
+    comment; `jira_inbound.comment_states` reads it)."""
     stmt = _record_statement(tuple(sorted(values)))
     # the "creating" mark is flushed before Jira is called; the issue id after it need not be:
     # lost in a database crash, the row is as after a worker killed mid-call (create_state
@@ -152,6 +156,10 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, **values: An
             await conn.execute(_count_link(conn.dialect.name), dict(row_id=row_id, owner=owner))
         params = {f"p_{col}": value for col, value in values.items()}
         res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
+        if comment_due is not None and res.rowcount == 1:
+            await conn.execute(insert_for(conn.dialect.name)(mirrored_comments).values(
+                incident_row_id=row_id, ref=comment_due[:128], state="due", created_at=time.time(),
+            ).on_conflict_do_nothing())
         return res.rowcount == 1
 
 

@@ -64,6 +64,8 @@ async def accept_batch(engine: Engine, batch: list[Incoming]) -> list[Accepted]:
 async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Accepted]:
     """Record deliveries and fold them into their incidents' rows (in the caller's transaction,
     if it has one); one answer per delivery, in order."""
+    if not batch:  # a multi-row statement of no rows is not SQL
+        return []
     now = time.time()
     first: dict[tuple[int, str], int] = {}  # (integration, event id) -> index of its first delivery
     for i, item in enumerate(batch):

@@ -285,7 +285,7 @@ mirrored_comments = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("incident_row_id", sa.Integer, sa.ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False),
     sa.Column("ref", sa.String(128), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),  # posting | posted
+    sa.Column("state", sa.String(16), nullable=False),  # due | posting | posted | refused
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("incident_row_id", "ref", name="uq_mirrored_comments_ref"),
 )

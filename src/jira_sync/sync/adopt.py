@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..domain import mapping
+from ..domain import two_way
 from ..domain.incident import IncidentSnapshot
 from ..domain.issue import IssueDraft, issue_number
 from ..jira.port import IssueRef, JiraError, JiraNotFound, SyncJira
@@ -104,7 +105,11 @@ async def _adopt(job: "Job", draft: IssueDraft, found: IssueRef, snap: IncidentS
 
 
 async def _linked(job: "Job", found: IssueRef, *, priority_id: str | None) -> None:
+    # made (or found after an unknown outcome) by this reconcile: the issue-link comment to the
+    # incident is owed from the moment the link is recorded, even if the process dies next
+    due = two_way.issue_link_ref(found.id) if job.config.flashduty.comment_issue_link else None
     await job.record(
+        comment_due=due,
         create_state="created", jira_issue_id=found.id, jira_issue_key=found.key, jira_priority_id=priority_id,
         jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
         jira_status_id=None, create_floor=None, create_sent_at=None, jira_unverified=False,

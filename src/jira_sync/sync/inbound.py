@@ -242,6 +242,7 @@ async def post_issue_link(job: "Job", snap: IncidentSnapshot) -> None:
         return
     if state is None and not job.created_now:
         return  # issues made before this setting existed (or before an upgrade) are left alone
+    # ("due": recorded with the link, so also after a crash between the create and this comment)
     key = job.link.jira_issue_key or job.link.jira_issue_id
     if state == "posting":
         found = {r for c in await writer.comments(snap.incident_id) for r in refs_in_text(c.text)}

@@ -58,9 +58,9 @@ class Job:
     def row_id(self) -> int:
         return self.claimed.id
 
-    async def record(self, **values: Any) -> None:
+    async def record(self, *, comment_due: str | None = None, **values: Any) -> None:
         """Commit now: for the create, whose trace must survive a crash mid-call."""
-        if not await claims.record_jira(self.engine, self.row_id, self.owner, **values):
+        if not await claims.record_jira(self.engine, self.row_id, self.owner, comment_due=comment_due, **values):
             raise LeaseLost(f"incident row {self.row_id}: lease lost")
         self.note(**values)
 
