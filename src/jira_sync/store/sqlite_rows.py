@@ -1,12 +1,12 @@
 """Multi-row INSERTs on SQLite for the webhook path, without SQLAlchemy's per-value work.
 
-A group commit writes a batch of deliveries with two statements (`queue.accept_events`).
+A group commit writes a batch of deliveries with two statements (`intake.accept_events`).
 Executed through SQLAlchemy, each value of each row went through its parameter machinery
 (`construct_params`, bind processors, the insertmanyvalues batches): profiled at about 25 µs
 of the ~40 µs of CPU a row cost, more than SQLite spent storing it. Here the statement is
 still written and compiled by SQLAlchemy, once; its SQL is repeated for n rows and run on the
 driver with a flat tuple of values. PostgreSQL gets the same from one array per column
-(`queue._unnest`).
+(`intake._postgresql_statement`).
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
-
 
 _DIALECT = sqlite.dialect()
 
