@@ -110,14 +110,15 @@ async def write(engine: AsyncEngine, *, urgent: bool = False, flushed: bool = Tr
     """A write transaction: the same on both databases (SQLite's one inline connection
     never interleaves two; PostgreSQL has row locks). Commits when the block ends.
     `urgent`: someone waits for it to answer (a webhook); on SQLite it goes first.
-    `flushed=False`: the commit returns before it reaches the disk (PostgreSQL:
-    synchronous_commit off; SQLite: synchronous NORMAL; for this transaction only). Only for a write whose loss in a
-    crash of the database server is harmless: the WAL is written in order, so the next
-    flushed commit of any session makes it durable too; until then, a server crash undoes it
-    as if it never happened. Every webhook waits for the disk; fewer flushes queued ahead of it
-    is what this is for."""
+    `flushed=False`, PostgreSQL: the commit returns before its WAL reaches the disk
+    (synchronous_commit off, for this transaction only). Only for a write whose loss in a crash
+    of the database server is harmless: the WAL is written in order, so the next flushed commit
+    of any session makes it durable too; until then, a server crash undoes it as if it never
+    happened. Every webhook waits for the disk; fewer flushes queued ahead of it is what this is
+    for. SQLite commits stay synced (tried as synchronous NORMAL per transaction: no
+    measurable gain under the storm, so not kept)."""
     try:
-        begin = engine.begin(urgent=urgent, flushed=flushed) if isinstance(engine, InlineEngine) else engine.begin()
+        begin = engine.begin(urgent=urgent) if isinstance(engine, InlineEngine) else engine.begin()
         async with begin as conn:
             if not flushed and conn.dialect.name == "postgresql":
                 await conn.execute(_UNFLUSHED)

@@ -55,7 +55,7 @@ class InlineEngine:
         self._lock = _PriorityLock()
 
     @contextlib.asynccontextmanager
-    async def begin(self, *, urgent: bool = False, flushed: bool = True) -> AsyncIterator[InlineConnection]:
+    async def begin(self, *, urgent: bool = False) -> AsyncIterator[InlineConnection]:
         """A transaction. `urgent` ones (webhooks waiting for their 200) take the connection
         before any other waiting transaction: with commits off the loop, a burst of the
         worker's transactions would otherwise queue ahead of them, each waiting for the disk.
@@ -65,30 +65,19 @@ class InlineEngine:
         GIL going back and forth) cost ~30 µs of CPU per webhook under a storm, 15 % of it,
         and measured fewer webhooks per second than letting the loop wait for the disk
         (`bench/run.py --storm`). The worker's commits stay off the loop: they are many, and
-        webhooks must not wait for them.
-
-        `flushed=False` (see `db.write`): this commit is not synced to the disk (synchronous
-        NORMAL); in WAL mode the next synced commit syncs it too, and a crash of the machine
-        meanwhile undoes it whole."""
+        webhooks must not wait for them."""
         async with self._lock.held(urgent):
             with self.sync_engine.connect() as sync:
-                raw = sync.connection.dbapi_connection
-                if not flushed:  # on the driver: through SQLAlchemy it would begin the transaction
-                    raw.execute("PRAGMA synchronous=NORMAL")
+                transaction = sync.begin()
                 try:
-                    transaction = sync.begin()
-                    try:
-                        yield InlineConnection(sync)
-                    except BaseException:
-                        transaction.rollback()
-                        raise
-                    if urgent:
-                        transaction.commit()
-                    else:
-                        await _commit_off_loop(transaction)
-                finally:
-                    if not flushed:
-                        raw.execute("PRAGMA synchronous=FULL")
+                    yield InlineConnection(sync)
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if urgent:
+                    transaction.commit()
+                else:
+                    await _commit_off_loop(transaction)
 
     @contextlib.asynccontextmanager
     async def connect(self) -> AsyncIterator[InlineConnection]:
