@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .db import read, write
 from .incidents import IncidentRecord, JiraLink
 from .queue import insert_for
-from .tables import LINK_SHARDS, comments, exchanges, incidents, integrations, jira_sites, link_counts, mirrored_comments
+from .jira_inbound import comment_row
+from .tables import LINK_SHARDS, comments, exchanges, incidents, integrations, jira_sites, link_counts
 
 
 # What the worker learns about the issue while reconciling; written with finish/fail.
@@ -157,9 +158,7 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, *, comment_d
         params = {f"p_{col}": value for col, value in values.items()}
         res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
         if comment_due is not None and res.rowcount == 1:
-            await conn.execute(insert_for(conn.dialect.name)(mirrored_comments).values(
-                incident_row_id=row_id, ref=comment_due[:128], state="due", created_at=time.time(),
-            ).on_conflict_do_nothing())
+            await conn.execute(comment_row(conn.dialect.name, row_id, comment_due, "due").on_conflict_do_nothing())
         return res.rowcount == 1
 
 

@@ -1,6 +1,7 @@
 """Integrations at rest: configuration as JSON, credentials encrypted, webhook secret hashed."""
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -79,11 +80,12 @@ class Summary:
     last_error: str | None
 
 
-def row_columns() -> list[Any]:
+@functools.cache
+def row_columns() -> tuple[Any, ...]:
     """What `_row` reads: the integration's columns and its linked count (the sum of its shards)."""
     linked = sa.select(sa.func.coalesce(sa.func.sum(link_counts.c.linked), 0)).where(
         link_counts.c.integration_id == integrations.c.id).scalar_subquery()
-    return [*integrations.c, linked.label("synced_count")]
+    return (*integrations.c, linked.label("synced_count"))
 
 
 def _row(r: Any) -> IntegrationRow:

@@ -110,11 +110,15 @@ async def comment_states(engine: AsyncEngine, row_id: int) -> dict[str, str]:
         return {r.ref: r.state for r in rows}
 
 
+def comment_row(dialect: str, row_id: int, ref: str, state: str) -> Any:
+    """The INSERT of a comment's state row (callers add what happens on conflict)."""
+    return insert_for(dialect)(mirrored_comments).values(
+        incident_row_id=row_id, ref=ref[:128], state=state, created_at=time.time())
+
+
 async def mark_comment(engine: AsyncEngine, row_id: int, ref: str, state: str) -> None:
     async with write(engine) as conn:
-        ins = insert_for(conn.dialect.name)(mirrored_comments).values(
-            incident_row_id=row_id, ref=ref[:128], state=state, created_at=time.time())
-        await conn.execute(ins.on_conflict_do_update(
+        await conn.execute(comment_row(conn.dialect.name, row_id, ref, state).on_conflict_do_update(
             index_elements=[mirrored_comments.c.incident_row_id, mirrored_comments.c.ref], set_={"state": state}))
 
 
