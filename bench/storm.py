@@ -232,14 +232,15 @@ def jira_per_change(procs: Procs, db: Database, key: str, plan: Plan) -> str:
     r = TargetResult(db.name)
     counts = type("C", (), {"lifecycles": plan.lifecycles, "samples": 5})()
     sync_phase(procs, db, key, counts, r)
-    requests = sum(len(v) for life in r.lifecycles for v in life.jira.values())
-    changes = sum(len(life.jira) for life in r.lifecycles)
-    steady = r.lifecycles[1:] or r.lifecycles
-    steady_n = sum(len(v) for life in steady for v in life.jira.values()) / sum(len(life.jira) for life in steady)
-    first = r.lifecycles[0]
-    first_n = sum(len(v) for v in first.jira.values()) / len(first.jira)
+    lives = r.lifecycles
     # the first lifecycle after a start learns the workflow (kept per integration in each process)
-    return f"{requests / changes:.2f} over {len(r.lifecycles)}: first {first_n:.1f}, then {steady_n:.2f}"
+    overall, first, then = _per_change(lives), _per_change(lives[:1]), _per_change(lives[1:] or lives)
+    return f"{overall:.2f} over {len(r.lifecycles)}: first {first:.1f}, then {then:.2f}"
+
+
+def _per_change(lives: list) -> float:  # type: ignore[type-arg]
+    """Jira requests per change over these lifecycles (sync_probe.Lifecycle)."""
+    return sum(len(v) for life in lives for v in life.jira.values()) / sum(len(life.jira) for life in lives)
 
 
 # ------------------------------------------------------------------ the report

@@ -98,8 +98,7 @@ def _merge_on_conflict(insert: Any) -> Any:
     """The incident upsert's rules, the same on both databases: `excluded` is this batch's
     row for the incident (its newest snapshot, how many changes and comments it brings)."""
     old, new = incidents.c, insert.excluded
-    # "now" is the row's own updated_at: a bound parameter outside VALUES would make
-    # SQLAlchemy send the upsert once per row instead of as one multi-row statement
+    # "now" is the batch's time, carried in each row as its updated_at (no parameter of its own)
     now = new.updated_at
     newer = new.snapshot_time >= old.snapshot_time
     active = sa.or_(old.activated, new.activated)
