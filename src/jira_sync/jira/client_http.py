@@ -17,6 +17,7 @@ import certifi
 import httpx
 
 from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
+from .. import turns
 from ..observe import tracing
 from ..observe.metrics import Metrics
 from .client_errors import Site, error_for_response, error_for_transport
@@ -200,6 +201,7 @@ class JiraHttp:
                 await self._record(method, shown_path, json_body, None, str(exc), started)
                 raise error_for_transport(exc, site=self.site, method=method, path=shown_path, write=write) from exc
             tracing.set_status(span, response.status_code)
+        await turns.take()  # a reconcile: other answers may have come with this one (turns.py)
         self._count(method, shown_path, response.status_code, started)
         await self._record(method, shown_path, json_body, response.status_code, body, started)
         error = error_for_response(response.status_code, response.headers, body, site=self.site,

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .. import turns
 from .sqlite_inline import InlineEngine
 
 # The names the rest of the service uses for the database handles: no module outside
@@ -125,6 +126,7 @@ async def write(engine: AsyncEngine, *, urgent: bool = False, flushed: bool = Tr
             yield conn
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc
+    await turns.take()  # in a reconcile, once the connection is free again (turns.py)
 
 
 @contextlib.asynccontextmanager
@@ -143,3 +145,4 @@ async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for reads (no transaction is committed)."""
     async with engine.connect() as conn:
         yield conn
+    await turns.take()  # in a reconcile, once the connection is free again (turns.py)

@@ -3,8 +3,7 @@
 aiosqlite runs every cursor call on a helper thread; measured here, one statement cost
 ~400 us of CPU and a transaction ~700 us, almost all of it hand-offs between threads.
 The same work inline costs 14 us and 43 us. SQLite statements finish in microseconds, so
-running them on the loop is cheaper than any hand-off. The one exception is the worker's
-commits, which wait for the disk (synchronous=FULL, `db.py`): they run on a helper thread.
+running them on the loop is cheaper than any hand-off, and so are the commits (below).
 
 `InlineEngine` offers the part of `AsyncEngine` this project uses (`begin`, `connect`,
 `dispose`, `dialect`, `url`), so the store code is the same for SQLite and PostgreSQL.
@@ -57,15 +56,16 @@ class InlineEngine:
     @contextlib.asynccontextmanager
     async def begin(self, *, urgent: bool = False) -> AsyncIterator[InlineConnection]:
         """A transaction. `urgent` ones (webhooks waiting for their 200) take the connection
-        before any other waiting transaction: with commits off the loop, a burst of the
-        worker's transactions would otherwise queue ahead of them, each waiting for the disk.
+        before any other waiting transaction (the worker's, the API's).
 
-        An urgent transaction also commits on the loop. A webhook batch's commit is the one
-        the next batch waits for anyway; off the loop, its hand-offs between threads (and the
-        GIL going back and forth) cost ~30 µs of CPU per webhook under a storm, 15 % of it,
-        and measured fewer webhooks per second than letting the loop wait for the disk
-        (`bench/run.py --storm`). The worker's commits stay off the loop: they are many, and
-        webhooks must not wait for them."""
+        Every commit runs on the loop and waits for the disk there (synchronous=FULL, ~0.2-0.5 ms
+        here). The worker's commits used to run on a helper thread so the loop could go on
+        meanwhile; under a storm of new incidents the thread's answer reached the loop 60-180 ms
+        late every half second or so (the commit itself had taken under a millisecond), and the
+        connection stayed held all that time, so every webhook behind it waited too: automatic
+        mode's p99 was 60-160 ms. Inline, it was 15-17 ms, and the queue drained sooner
+        (`bench/run.py --storm`). A webhook batch's commit was inline already: its thread
+        hand-offs cost more CPU than letting the loop wait for the disk."""
         async with self._lock.held(urgent):
             with self.sync_engine.connect() as sync:
                 transaction = sync.begin()
@@ -74,10 +74,7 @@ class InlineEngine:
                 except BaseException:
                     transaction.rollback()
                     raise
-                if urgent:
-                    transaction.commit()
-                else:
-                    await _commit_off_loop(transaction)
+                transaction.commit()
 
     @contextlib.asynccontextmanager
     async def connect(self) -> AsyncIterator[InlineConnection]:
@@ -129,24 +126,3 @@ class _PriorityLock:
                     waiter.set_result(None)  # stays locked: ownership passes to the waiter
                     return
         self._locked = False
-
-
-async def _commit_off_loop(transaction: sa.RootTransaction) -> None:
-    """Commit on a helper thread. With synchronous=FULL the commit waits for the disk
-    (0.4 ms on a quiet disk, several ms on a busy one); sqlite3 releases the GIL meanwhile,
-    so the loop reads, parses and answers other requests (the next group commit fills up)
-    instead of standing still. The lock is held until the commit has ended, even when the
-    caller is cancelled: nobody else may touch the connection before then."""
-    done = asyncio.get_running_loop().run_in_executor(None, transaction.commit)
-    cancelled = False
-    while True:
-        try:
-            await asyncio.shield(done)
-            break
-        except asyncio.CancelledError:
-            if done.done():
-                break
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
-    done.result()  # the commit's own error, if any

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from .. import turns
 from ..crypto import SecretBox
 from ..domain.durations import retry_phrase
 from ..jira.port import Exchange, JiraError
@@ -98,6 +99,7 @@ class Worker:
         self.sites = sites
         self.outages = Outages(sites, self.clients, rows, settings)
         self._tasks: dict[asyncio.Task[None], int] = {}  # reconcile -> the incident row it holds
+        self.turnstile = turns.Turnstile()  # reconciles yield the loop to webhooks (turns.py)
         self.integrations = rows
         # every backoff this worker has set and not yet reached (a min-heap of times): it wakes
         # at each, not only at the earliest, so no retry waits for the safety poll
@@ -215,6 +217,7 @@ class Worker:
     async def _handle(self, row: IncidentRecord, integration: IntegrationRow | None) -> None:
         entries: list[dict[str, Any]] = []
         current_log.set(entries)
+        turns.background.set(self.turnstile)  # this task's own context, like the two lines around it
         # this task's own context: every line below (and the Jira client's) names the incident
         logs.bind(integration=row.integration_id, incident=row.incident_id, issue_key=row.jira_issue_key)
         started = time.time()
