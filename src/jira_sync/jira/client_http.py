@@ -16,8 +16,8 @@ from typing import Any
 import certifi
 import httpx
 
-from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
 from .. import turns
+from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
 from ..observe import tracing
 from ..observe.metrics import Metrics
 from .client_errors import Site, error_for_response, error_for_transport

@@ -217,7 +217,7 @@ class Worker:
     async def _handle(self, row: IncidentRecord, integration: IntegrationRow | None) -> None:
         entries: list[dict[str, Any]] = []
         current_log.set(entries)
-        turns.background.set(self.turnstile)  # this task's own context, like the two lines around it
+        turns.background.set(self.turnstile)  # this task is background work: it takes turns on the loop
         # this task's own context: every line below (and the Jira client's) names the incident
         logs.bind(integration=row.integration_id, incident=row.incident_id, issue_key=row.jira_issue_key)
         started = time.time()
