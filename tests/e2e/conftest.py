@@ -87,11 +87,12 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
 
 
 def make_stack(settings: Settings, flavour: str, *, run_worker: bool = True, over_http: bool = False,
-               **jira_kw: Any):  # type: ignore[no-untyped-def]
-    """A started stack and its `stop`; in-process unless `over_http` (see the module docstring)."""
+               jira_timeout: float = 2.0, **jira_kw: Any):  # type: ignore[no-untyped-def]
+    """A started stack and its `stop`; in-process unless `over_http` (see the module docstring).
+    `jira_timeout`: short, so that faults which hold an answer make the client give up quickly."""
     jira = FakeJira(flavour, **jira_kw)
     fd = FakeFlashduty()
-    settings.jira_timeout = 2.0
+    settings.jira_timeout = jira_timeout
     servers: list[Any] = []
     service: Service
     if over_http:

@@ -64,9 +64,14 @@ def test_a_create_jira_never_got_is_made_once_after_it_settles(stack: Stack, set
     creates = [e for e in detail["history"] if e["method"] == "POST" and re.search(CREATE, e["path"])]
     lost, made = sorted(creates, key=lambda e: e["at"])
     assert lost["status"] != 201 and made["status"] == 201  # no answer (or a gateway's 504), then made
-    # the lost one is recorded when its answer is given up on (sent + JIRA_TIMEOUT at most);
-    # the second is sent once the first can no longer be running (sent + 2 x JIRA_TIMEOUT)
-    assert made["at"] - lost["at"] >= 0.75 * settings.jira_timeout
+    # the second is sent once the first can no longer be running: 2 x JIRA_TIMEOUT after the
+    # first was sent, less the commit made between noting that time and sending. An entry's
+    # `at` is when its answer (or none) was recorded, so each send is `at` less its duration;
+    # comparing the answers instead fails when the lost one is given up on late under load
+    def sent(entry: dict) -> float:
+        return entry["at"] - entry["duration_ms"] / 1000
+
+    assert sent(made) - sent(lost) >= 0.85 * 2 * settings.jira_timeout
 
 
 @pytest.fixture

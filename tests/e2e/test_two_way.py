@@ -16,6 +16,9 @@ from jira_sync.settings import Settings
 POLL = 3  # seconds: the polling interval of the polling runs
 MEMBER = "Jira Sync"  # the Flashduty member the emulator's app key acts as
 TWO_WAY = {"direction": "two_way"}
+# no fault here holds an answer, so nothing needs the short default timeout; and with the service
+# and both emulators in this one process, a 2 s answer under CI load is slowness, not an outage
+JIRA_TIMEOUT = 10.0
 
 
 @pytest.fixture(params=[("cloud", "webhook"), ("cloud", "poll"), ("server", "webhook"), ("server", "poll")],
@@ -27,7 +30,7 @@ def mode(request: pytest.FixtureRequest) -> tuple[str, str]:
 @pytest.fixture
 def two_way_stack(settings: Settings, mode: tuple[str, str]):  # type: ignore[no-untyped-def]
     settings.recovery_interval = 3600  # recovery is not what these tests watch
-    stack, stop = make_stack(settings, mode[0], over_http=True)
+    stack, stop = make_stack(settings, mode[0], over_http=True, jira_timeout=JIRA_TIMEOUT)
     yield stack
     stack.jira.close()
     stop()
@@ -160,7 +163,7 @@ def test_a_full_lifecycle_from_both_sides_through_multi_step_moves_never_echoes(
 @pytest.mark.parametrize("owner", ["flashduty", "jira"])
 def test_a_conflict_follows_the_fields_owner_and_is_on_the_timeline(settings: Settings, owner: str) -> None:
     settings.recovery_interval = 3600
-    stack, stop = make_stack(settings, "cloud", over_http=True)
+    stack, stop = make_stack(settings, "cloud", over_http=True, jira_timeout=JIRA_TIMEOUT)
     try:
         iid_int, _ = connect(stack, "webhook", two_way={"status": {"direction": "two_way", "owner": owner}})
         iid, issue = opened(stack)
@@ -189,7 +192,7 @@ def test_a_conflict_follows_the_fields_owner_and_is_on_the_timeline(settings: Se
 def test_a_delivery_lost_on_the_jira_side_is_caught_by_polling_within_one_interval(
         settings: Settings, flavour: str) -> None:
     settings.recovery_interval = 3600
-    stack, stop = make_stack(settings, flavour, over_http=True)
+    stack, stop = make_stack(settings, flavour, over_http=True, jira_timeout=JIRA_TIMEOUT)
     try:
         connect(stack, "webhook", two_way={"poll_seconds": POLL})
         iid, issue = opened(stack)
