@@ -8,7 +8,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from jira_sync.crypto import SecretBox
+from jira_sync.crypto import SecretBox, generate_key
 from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
 from jira_sync.domain.integration import IntegrationConfig
 from jira_sync.store import intake, integrations as integration_store
@@ -16,6 +16,7 @@ from jira_sync.domain.jira_meta import JiraMeta
 from jira_sync.store import claims, queue
 from jira_sync.store.db import make_engine, migrate
 from jira_sync.store.tables import events, incidents
+from support.databases import postgres_url
 
 
 @pytest.fixture
@@ -194,3 +195,56 @@ async def test_a_batch_writes_what_the_same_events_one_by_one_write(engine, sett
             [tuple(r) for r in await conn.execute(kept.where(events.c.integration_id == single))]
     assert got == want and len(got) == 7
     assert all(r[columns.index("snapshot")]["incident_id"] == r[0] for r in got)  # JSON, not text, when read back
+
+
+async def test_a_reconcile_records_its_link_once_and_its_history_in_order(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    """What a reconcile writes (on PostgreSQL each write is one statement, see claims.py): the
+    first link counts once, the comment it owes is marked due, the Jira exchanges are kept in
+    the order sent with their bodies, and a worker whose lease is gone writes none of it."""
+    from jira_sync.store.jira_inbound import comment_states
+    from jira_sync.store.incidents import exchanges_of
+
+    await accept(engine, integration_id, event("e1", 1000))
+    [c] = await claims.claim(engine, "w", 10, 60)
+    assert await claims.record_jira(engine, c.id, "w", create_state="creating", create_sent_at=1.0)
+    assert await claims.record_jira(engine, c.id, "w", comment_due="link:" + "r" * 200, create_state="created",
+                                    jira_issue_id="10001", jira_issue_key="OPS-1")
+    assert await claims.record_jira(engine, c.id, "w", jira_issue_id="10001", jira_issue_key="OPS-1")  # not a first link
+    assert not await claims.record_jira(engine, c.id, "someone-else", jira_issue_id="10002")  # not their lease
+    log = [dict(at=100.0 + i, method="POST", path=f"/rest/api/3/issue/{i}", request_body={"n": i, "text": "ü \u2028"},
+                status=[201, None, 204][i], response_body=[["x"], None, "plain"][i], duration_ms=1.5) for i in range(3)]
+    assert await claims.finish(engine, c, c.link(), "w", log) is False
+    async with engine.connect() as conn:
+        assert (await queue.queue_stats(conn, integration_id)).linked == 1
+        kept = await exchanges_of(conn, c.id)
+    assert [(x.path, x.status, x.request_body, x.response_body) for x in kept] == [
+        (e["path"], e["status"], e["request_body"], e["response_body"]) for e in log]
+    assert await comment_states(engine, c.id) == {"link:" + "r" * 123: "due"}
+    r = await row(engine, integration_id)
+    assert r["state"] == "idle" and r["jira_issue_id"] == "10001" and r["lease_owner"] is None
+    # the lease is gone: a late finish or fail writes neither the row nor its history
+    await claims.fail(engine, c, c.link(), "w", "late", log, retry_at=None)
+    assert (await row(engine, integration_id))["state"] == "idle"
+
+
+@pytest.fixture
+def pg_url() -> str:
+    return postgres_url()  # outside the test's event loop: it runs one of its own
+
+
+@pytest.mark.postgres
+async def test_an_unflushed_write_leaves_the_connection_flushing(pg_url: str) -> None:
+    """The claim's commit skips the WAL flush by a setting local to its own statement: the
+    pooled connection it ran on goes back flushing every commit (claims._lazy)."""
+    eng = make_engine(pg_url, pool_size=1)
+    try:
+        await migrate(eng)
+        box = SecretBox(generate_key())
+        async with eng.begin() as conn:
+            iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
+        await accept(eng, iid, event("e1", 1000))
+        assert len(await claims.claim(eng, "w", 10, 60)) == 1
+        async with eng.connect() as conn:  # the pool's one idle connection: the one the claim used
+            assert await conn.scalar(sa.text("SHOW synchronous_commit")) == "on"
+    finally:
+        await eng.dispose()

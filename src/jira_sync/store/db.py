@@ -103,26 +103,15 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-_UNFLUSHED = sa.text("SET LOCAL synchronous_commit TO OFF")
-
-
 @contextlib.asynccontextmanager
-async def write(engine: AsyncEngine, *, urgent: bool = False, flushed: bool = True) -> AsyncIterator[AsyncConnection]:
+async def write(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
     """A write transaction: the same on both databases (SQLite's one inline connection
     never interleaves two; PostgreSQL has row locks). Commits when the block ends.
     `urgent`: someone waits for it to answer (a webhook); on SQLite it goes first.
-    `flushed=False`, PostgreSQL: the commit returns before its WAL reaches the disk
-    (synchronous_commit off, for this transaction only). Only for a write whose loss in a crash
-    of the database server is harmless: the WAL is written in order, so the next flushed commit
-    of any session makes it durable too; until then, a server crash undoes it as if it never
-    happened. Every webhook waits for the disk; fewer flushes queued ahead of it is what this is
-    for. SQLite commits stay synced (tried as synchronous NORMAL per transaction: no
-    measurable gain under the storm, so not kept)."""
+    (The worker's own writes on PostgreSQL are single statements instead: store/claims.py.)"""
     try:
         begin = engine.begin(urgent=urgent) if isinstance(engine, InlineEngine) else engine.begin()
         async with begin as conn:
-            if not flushed and conn.dialect.name == "postgresql":
-                await conn.execute(_UNFLUSHED)
             yield conn
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc
@@ -138,6 +127,7 @@ async def statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc
+    await turns.take()  # in a reconcile, once the connection is free again (turns.py)
 
 
 @contextlib.asynccontextmanager
