@@ -126,6 +126,11 @@ def worker() -> None:
     setup_process(settings)
     from .bootstrap import run_worker_process
 
+    if settings.worker_nice:
+        # a webhook has a deadline (Flashduty retries once), a sync only a queue: where workers
+        # share cores with `serve`, the webhooks go first (bench/run.py --storm: see the README's
+        # "Speed"); on a host of its own a worker loses nothing by it
+        os.nice(settings.worker_nice)
     asyncio.run(run_worker_process(settings))
 
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
         "long (0: it stops at once)")
 
     worker_concurrency: int = Field(default=16, ge=1, le=256, description="incidents reconciled at once per process")
+    worker_nice: int = Field(default=10, ge=0, le=19, description="CPU priority a `jira-sync worker` process gives "
+                             "up (nice): where it shares cores with `serve`, webhooks are answered first")
     site_concurrency: int = Field(default=8, ge=1, le=64, description="requests in flight per Jira site")
     jira_timeout: float = Field(default=10.0, gt=0)
     jira_gateway_url: str = Field(default="https://api.atlassian.com",

@@ -1,6 +1,7 @@
 """Several `jira-sync worker` processes on one PostgreSQL share the work, never the incident."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -29,6 +30,9 @@ def test_worker_processes_share_the_queue(settings, database_url) -> None:  # ty
             assert stack.issue_for(p["incident"]["incident_id"]).status_name == "In Progress"
         assert stack.jira.count_requests("POST", r"/rest/api/\d/issue$") == 30
         assert all(w.poll() is None for w in workers)
+        # each gave up CPU priority to `serve` (WORKER_NICE, 10 by default)
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert [os.getpriority(os.PRIO_PROCESS, w.pid) for w in workers] == [min(19, mine + 10)] * 2
     finally:
         stop_processes(*workers)
         stop()
