@@ -289,17 +289,24 @@ _NUMBERS = ("at", "status", "duration_ms")
 
 @functools.cache
 def _statements_postgresql(with_log: bool) -> dict[str, Any]:
-    """finish and fail with the INSERT of the exchanges as part of the same statement."""
+    """finish and fail, not flushed, with the INSERT of the exchanges (if any) in the same
+    statement. Lost in a crash of the database server, the row is as after a worker killed
+    before it recorded its outcome: still leased, so after the lease it is reconciled again,
+    with what it says of Jira unverified (`claim`), which makes the same Jira state again
+    without a second write (every write is checked against Jira first). Only that
+    reconcile's history would be missing."""
     plain = _worker_statements("postgresql")
+    closing = {name: plain[name].cte("closed") for name in ("finish", "fail")}
+    statements = {name: sa.select(closed.c.state).select_from(_lazy(closed)) for name, closed in closing.items()}
     if not with_log:
-        return plain
+        return statements
     arrays = [sa.bindparam(f"x_{n}", type_=postgresql.ARRAY(t)) for n, t in _EXCHANGE.items()]
     rows = sa.select(sa.func.unnest(*arrays).table_valued(*_EXCHANGE, with_ordinality="n")
                      .render_derived(name="x")).subquery("rows")
     cols = [rows.c[n] if n not in _BODIES else sa.cast(rows.c[n], sa.JSON) for n in _EXCHANGE]
     in_order = sa.select(sa.cast(_b("x_row_id"), sa.Integer), *cols).order_by(rows.c.n)  # ids in the order sent
     logged = exchanges.insert().from_select(["incident_row_id", *_EXCHANGE], in_order).cte("logged")
-    return {name: plain[name].add_cte(logged) for name in ("finish", "fail")}
+    return {name: statement.add_cte(logged) for name, statement in statements.items()}
 
 
 # ------------------------------------------------------------------ comments
