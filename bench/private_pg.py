@@ -51,7 +51,11 @@ class PrivatePostgres:
         return self
 
     def restart(self) -> None:
-        self._pg_ctl("restart", "-w", "-m", "fast")
+        """A crash of the server, then its start: immediate mode skips the shutdown checkpoint
+        and drops the WAL still in PostgreSQL's buffers, so commits that did not wait for
+        the flush (store/claims.py `_lazy`) may be lost, as in a real crash; recovery replays
+        the rest."""
+        self._pg_ctl("restart", "-w", "-m", "immediate")
 
     def _pg_ctl(self, *action: str) -> None:
         opts = f"-p {self.port} -c listen_addresses={HOST} -k {self.dir} -c max_connections=200"

@@ -20,9 +20,9 @@ What runs (2 cores, so every party is its own process or thread):
 - chaos: SIGKILL of a random service process at random moments, restarted at once on the
   same port (`--kills`), Jira faults (429 with Retry-After, 503, timeouts, answers lost
   after a create, a comment or a transition was applied, connection resets), Cloud's
-  search index lagging (`--lag`), and with `--pg-restart` one PostgreSQL restart mid-run,
-  of a cluster the soak starts for itself (bench/private_pg.py: the machine's server is
-  shared and never restarted).
+  search index lagging (`--lag`), and with `--pg-restart` three PostgreSQL crashes (an
+  immediate restart: what was not flushed is lost) of a cluster the soak starts for itself
+  (bench/private_pg.py: the machine's server is shared and never restarted).
 
 At the end the faults stop, the queue must drain, and the emulators' state is checked:
 exactly one issue per incident, each Flashduty comment exactly once, the priority and
@@ -261,10 +261,11 @@ def _chaos(opts: Options, service: Service, jira: FakeJira, figures: Figures, rn
            duration: float, pg: PrivatePostgres | None) -> None:
     names = ["serve"] + [f"worker-{n}" for n in range(service.workers)]
     kill_times = sorted(rng.uniform(0.05, 0.95) * duration for _ in range(opts.kills))
-    pg_at = duration * 0.5 if pg is not None else None
+    # the database crashes three times, at a quarter, half and three quarters of the run
+    pg_times = [duration * f for f in (0.25, 0.5, 0.75)] if pg is not None else []
     started = time.monotonic()
     next_fault = 0.0
-    while kill_times or pg_at is not None:
+    while kill_times or pg_times:
         now = time.monotonic() - started
         if now >= next_fault:
             kind, method, path, extra = rng.choice(FAULTS)
@@ -278,8 +279,8 @@ def _chaos(opts: Options, service: Service, jira: FakeJira, figures: Figures, rn
             figures.kills += 1
             time.sleep(rng.uniform(0.0, 1.0))  # down a moment: webhooks meet a closed port
             service.start(name)
-        if pg is not None and pg_at is not None and now >= pg_at:
-            pg_at = None
+        if pg is not None and pg_times and now >= pg_times[0]:
+            pg_times.pop(0)
             pg.restart()
             figures.pg_restarts += 1
         time.sleep(0.05)
@@ -480,7 +481,7 @@ def report(runs: dict[str, Figures], opts: Options) -> str:
         ("incidents", lambda f: opts.incidents), ("events (deliveries made, with duplicates)", lambda f: f"{f.events} ({f.deliveries})"),
         ("duplicated / reordered deliveries", lambda f: f"{f.duplicates_sent} / {f.reordered}"),
         ("deliveries retried while the service was down", lambda f: f.retried_while_down),
-        ("SIGKILLs (PostgreSQL restarts)", lambda f: f"{f.kills} ({f.pg_restarts})"),
+        ("SIGKILLs (PostgreSQL crashes)", lambda f: f"{f.kills} ({f.pg_restarts})"),
         ("Jira faults injected", lambda f: ", ".join(f"{k} {v}" for k, v in sorted(f.faults.items())) or "none"),
         ("run / drain after the last delivery (s)", lambda f: f"{f.seconds:.0f} / {f.drain_seconds:.1f}"),
     ] + [(name.replace("_", " "), (lambda n: lambda f: getattr(f, n))(name)) for name in Figures.ZERO]
@@ -504,7 +505,7 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=8, help="concurrent webhook senders")
     parser.add_argument("--lag", type=float, default=5.0, help="Cloud search index lag (s)")
     parser.add_argument("--flavour", choices=["cloud", "server"], default="cloud")
-    parser.add_argument("--pg-restart", action="store_true", help="run on a private PostgreSQL cluster and restart it once, mid-run")
+    parser.add_argument("--pg-restart", action="store_true", help="run on a private PostgreSQL cluster and crash it three times (immediate restarts)")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--lease", type=float, default=None, help="JIRA_SYNC_LEASE_SECONDS (default: the service's)")
