@@ -35,9 +35,11 @@ class IntegrationRows:
         self.engine = engine
         self.ttl = ttl
         self._rows: dict[int, tuple[float, IntegrationRow]] = {}  # id -> (read at, row)
+        self._forgets = 0  # how many changes have been heard (see get_many)
 
     def forget(self, integration_id: int) -> None:
         self._rows.pop(integration_id, None)
+        self._forgets += 1
 
     async def get(self, integration_id: int) -> IntegrationRow | None:
         return (await self.get_many({integration_id})).get(integration_id)
@@ -46,12 +48,19 @@ class IntegrationRows:
         """The rows of `ids` that exist (one query for all that are not fresh in the cache)."""
         now = time.monotonic()
         stale = {i for i in ids if i not in self._rows or now - self._rows[i][0] >= self.ttl}
-        if stale:
-            async with read(self.engine) as conn:
-                fresh = await integration_store.get_rows(conn, stale)
+        if not stale:
+            return {i: self._rows[i][1] for i in ids if i in self._rows}
+        heard = self._forgets
+        async with read(self.engine) as conn:
+            fresh = await integration_store.get_rows(conn, stale)
+        if self._forgets == heard:
+            # kept only if no change was heard while it was read: a read begun before a change
+            # committed (the worker's, say) and kept after it would bring back the old row, and
+            # with it, for up to `ttl`, a webhook secret just rotated away
             for i in stale:
                 if i in fresh:
                     self._rows[i] = (now, fresh[i])
                 else:
                     self._rows.pop(i, None)
-        return {i: self._rows[i][1] for i in ids if i in self._rows}
+        cached = {i: self._rows[i][1] for i in ids if i in self._rows and i not in stale}
+        return cached | {i: fresh[i] for i in stale if i in fresh}
