@@ -200,7 +200,7 @@ async def test_a_batch_writes_what_the_same_events_one_by_one_write(engine, sett
 async def test_a_reconcile_records_its_link_once_and_its_history_in_order(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     """What a reconcile writes (on PostgreSQL each write is one statement, see claims.py): the
     first link counts once, the comment it owes is marked due, the Jira exchanges are kept in
-    the order sent with their bodies, and a worker whose lease is gone writes none of it."""
+    the order sent with their bodies, and a worker whose lease is gone changes no row."""
     from jira_sync.store.jira_inbound import comment_states
     from jira_sync.store.incidents import exchanges_of
 
@@ -222,7 +222,7 @@ async def test_a_reconcile_records_its_link_once_and_its_history_in_order(engine
     assert await comment_states(engine, c.id) == {"link:" + "r" * 123: "due"}
     r = await row(engine, integration_id)
     assert r["state"] == "idle" and r["jira_issue_id"] == "10001" and r["lease_owner"] is None
-    # the lease is gone: a late finish or fail writes neither the row nor its history
+    # the lease is gone: a late fail leaves the row as it is (its history is still kept)
     await claims.fail(engine, c, c.link(), "w", "late", log, retry_at=None)
     assert (await row(engine, integration_id))["state"] == "idle"
 

@@ -204,8 +204,8 @@ async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict],
     if engine.dialect.name == "postgresql":
         stmt = _statements_postgresql(bool(log))[name]
         if log:
-            params = params | {f"x_{col}": [e[col] if col in _NUMBERS else json_dumps(e[col]) if col in _BODIES
-                                            else e[col] for e in log] for col in _EXCHANGE}
+            params = params | {f"x_{col}": [json_dumps(e[col]) if col in _BODIES else e[col] for e in log]
+                               for col in _EXCHANGE}
             params["x_row_id"] = row_id
         async with statement(engine) as conn:
             return (await conn.execute(stmt, params)).scalar()
@@ -284,7 +284,6 @@ def _record_postgresql(columns: tuple[str, ...], *, first_link: bool, comment_du
 _EXCHANGE = {"at": sa.Float, "method": sa.String, "path": sa.Text, "request_body": sa.Text, "status": sa.Integer,
              "response_body": sa.Text, "duration_ms": sa.Float}
 _BODIES = ("request_body", "response_body")
-_NUMBERS = ("at", "status", "duration_ms")
 
 
 @functools.cache
@@ -292,9 +291,8 @@ def _statements_postgresql(with_log: bool) -> dict[str, Any]:
     """finish and fail, not flushed, with the INSERT of the exchanges (if any) in the same
     statement. Lost in a crash of the database server, the row is as after a worker killed
     before it recorded its outcome: still leased, so after the lease it is reconciled again,
-    with what it says of Jira unverified (`claim`), which makes the same Jira state again
-    without a second write (every write is checked against Jira first). Only that
-    reconcile's history would be missing."""
+    with what it says of Jira unverified (`claim`), so it reads the issue from Jira before it
+    decides what to write. Only that reconcile's history would be missing."""
     plain = _worker_statements("postgresql")
     closing = {name: plain[name].cte("closed") for name in ("finish", "fail")}
     statements = {name: sa.select(closed.c.state).select_from(_lazy(closed)) for name, closed in closing.items()}

@@ -50,6 +50,9 @@ class IntegrationRows:
         stale = {i for i in ids if i not in self._rows or now - self._rows[i][0] >= self.ttl}
         if not stale:
             return {i: self._rows[i][1] for i in ids if i in self._rows}
+        # taken before the read: a change heard during it drops cached rows, which this
+        # caller still had a moment ago
+        cached = {i: self._rows[i][1] for i in ids if i in self._rows and i not in stale}
         heard = self._forgets
         async with read(self.engine) as conn:
             fresh = await integration_store.get_rows(conn, stale)
@@ -62,5 +65,4 @@ class IntegrationRows:
                     self._rows[i] = (now, fresh[i])
                 else:
                     self._rows.pop(i, None)
-        cached = {i: self._rows[i][1] for i in ids if i in self._rows and i not in stale}
         return cached | {i: fresh[i] for i in stale if i in fresh}
