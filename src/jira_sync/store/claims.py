@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .db import json_dumps, read, statement, write
+from . import pg_direct
+from .db import json_dumps, read, write
 from .incidents import IncidentRecord, JiraLink
 from .queue import insert_for
 from .jira_inbound import comment_row
@@ -115,8 +116,7 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
     now = time.time()
     params = dict(now=now, owner=owner, until=now + lease_seconds, limit=limit)
     if engine.dialect.name == "postgresql":
-        async with statement(engine) as conn:
-            return [IncidentRecord.of(r) for r in await conn.execute(_claim_postgresql(), params)]
+        return [IncidentRecord.of(r) for r in await pg_direct.fetch(engine, _claim_postgresql(), params)]
     async with write(engine) as conn:
         return [IncidentRecord.of(r) for r in await conn.execute(_statements(conn)["claim"], params)]
 
@@ -156,8 +156,8 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, *, comment_d
         stmt = _record_postgresql(columns, first_link=values.get("jira_issue_id") is not None,
                                   comment_due=comment_due is not None, lazy=values.get("create_state") == "created")
         ref = comment_due[:128] if comment_due else None
-        async with statement(engine) as conn:
-            return bool(await conn.scalar(stmt, dict(row_id=row_id, owner=owner, now=time.time(), ref=ref, **params)))
+        [(ours,)] = await pg_direct.fetch(engine, stmt, dict(row_id=row_id, owner=owner, now=time.time(), ref=ref, **params))
+        return bool(ours)
     stmt = _record_statement(columns)
     # the "creating" mark is flushed before Jira is called (every commit is, on SQLite); a
     # crash after the create leaves the row as after a worker killed mid-call (create_state
@@ -207,8 +207,8 @@ async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict],
             params = params | {f"x_{col}": [json_dumps(e[col]) if col in _BODIES else e[col] for e in log]
                                for col in _EXCHANGE}
             params["x_row_id"] = row_id
-        async with statement(engine) as conn:
-            return (await conn.execute(stmt, params)).scalar()
+        rows = await pg_direct.fetch(engine, stmt, params)
+        return rows[0][0] if rows else None
     async with write(engine) as conn:
         if log:
             await conn.execute(exchanges.insert(), [dict(incident_row_id=row_id, **entry) for entry in log])

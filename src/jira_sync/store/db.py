@@ -108,23 +108,12 @@ async def write(engine: AsyncEngine, *, urgent: bool = False) -> AsyncIterator[A
     """A write transaction: the same on both databases (SQLite's one inline connection
     never interleaves two; PostgreSQL has row locks). Commits when the block ends.
     `urgent`: someone waits for it to answer (a webhook); on SQLite it goes first.
-    (The worker's own writes on PostgreSQL are single statements instead: store/claims.py.)"""
+    (The worker's own writes on PostgreSQL are single statements instead: store/claims.py,
+    run by store/pg_direct.py.)"""
     try:
         begin = engine.begin(urgent=urgent) if isinstance(engine, InlineEngine) else engine.begin()
         async with begin as conn:
             yield conn
-    except IntegrityError as exc:
-        raise ConstraintViolated(str(exc.orig)) from exc
-    await turns.take()  # in a reconcile, once the connection is free again (turns.py)
-
-
-@contextlib.asynccontextmanager
-async def statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """PostgreSQL: a connection for work that is a single statement, which is then its own
-    transaction (autocommit): no BEGIN and COMMIT round trips around it."""
-    try:
-        async with engine.connect() as conn:
-            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
     except IntegrityError as exc:
         raise ConstraintViolated(str(exc.orig)) from exc
     await turns.take()  # in a reconcile, once the connection is free again (turns.py)

@@ -28,7 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.incident import COMMENT_EVENTS, WebhookEvent
-from .db import Engine, json_dumps, statement, write
+from . import pg_direct
+from .db import Engine, json_dumps, write
 from .notify import WAKE_CHANNEL
 from .sqlite_rows import ManyRows
 from .tables import events, incidents
@@ -53,10 +54,14 @@ class Incoming:
 
 async def accept_batch(engine: Engine, batch: list[Incoming]) -> list[Accepted]:
     """Write a batch on its own, committed when this returns (the ingest answers 200 only then).
-    SQLite: a write transaction that goes before the worker's; PostgreSQL: one statement."""
+    SQLite: a write transaction that goes before the worker's; PostgreSQL: one statement, run on
+    the driver directly (`pg_direct.py`)."""
     if engine.dialect.name == "postgresql":
-        async with statement(engine) as conn:
-            return await accept_events(conn, batch)
+        if not batch:
+            return []
+        now, first, unique = _keys(batch)
+        rows = await pg_direct.fetch(engine, _postgresql_statement(), _postgresql_params(batch, unique, now))
+        return _answers(batch, first, *_postgresql_result(rows))
     async with write(engine, urgent=True) as conn:
         return await accept_events(conn, batch)
 
@@ -66,15 +71,26 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     if it has one); one answer per delivery, in order."""
     if not batch:  # a multi-row statement of no rows is not SQL
         return []
-    now = time.time()
-    first: dict[tuple[int, str], int] = {}  # (integration, event id) -> index of its first delivery
-    for i, item in enumerate(batch):
-        first.setdefault((item.integration_id, item.event.event_id), i)
-    unique = [i for _, i in sorted(first.items())]  # key order
+    now, first, unique = _keys(batch)
     if conn.dialect.name == "postgresql":
-        inserted, states = await _write_postgresql(conn, batch, unique, now)
+        rows = await conn.execute(_postgresql_statement(), _postgresql_params(batch, unique, now))
+        inserted, states = _postgresql_result(rows)
     else:
         inserted, states = await _write_sqlite(conn, batch, unique, now)
+    return _answers(batch, first, inserted, states)
+
+
+def _keys(batch: list[Incoming]) -> tuple[float, dict[tuple[int, str], int], list[int]]:
+    """The time of the write; each delivery's key (integration, event id) with the index of its
+    first delivery in the batch; those indexes in key order."""
+    first: dict[tuple[int, str], int] = {}
+    for i, item in enumerate(batch):
+        first.setdefault((item.integration_id, item.event.event_id), i)
+    return time.time(), first, [i for _, i in sorted(first.items())]
+
+
+def _answers(batch: list[Incoming], first: dict[tuple[int, str], int], inserted: "Keys",
+             states: "States") -> list[Accepted]:
     fresh = {i for key, i in first.items() if key in inserted}
     results = []
     for i, item in enumerate(batch):
@@ -229,8 +245,7 @@ def _postgresql_statement() -> Any:
     )
 
 
-async def _write_postgresql(conn: AsyncConnection, batch: list[Incoming], unique: list[int],
-                            now: float) -> tuple[Keys, States]:
+def _postgresql_params(batch: list[Incoming], unique: list[int], now: float) -> dict[str, Any]:
     columns: dict[str, list[Any]] = {n: [] for n in _BATCH}
     for i in unique:
         item = batch[i]
@@ -244,9 +259,13 @@ async def _write_postgresql(conn: AsyncConnection, batch: list[Incoming], unique
         columns["arrival"].append(i)
     params: dict[str, Any] = {f"a_{n}": values for n, values in columns.items()}
     params["now"] = now
+    return params
+
+
+def _postgresql_result(rows: Any) -> tuple[Keys, States]:
     inserted: Keys = set()
     states: States = {}
-    for kind, integration_id, key, row_id, state in await conn.execute(_postgresql_statement(), params):
+    for kind, integration_id, key, row_id, state in rows:
         if kind == "event":
             inserted.add((integration_id, key))
         elif kind == "incident":
