@@ -8,6 +8,7 @@ worker, and on PostgreSQL the listener that hears other processes' commits.
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextlib
 import logging
 from dataclasses import dataclass, field
@@ -159,11 +160,21 @@ async def _stopped(task: asyncio.Task[None], grace: float = 10.0) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
+def settle_heap() -> None:
+    """Once a process has started (`jira-sync serve`, `jira-sync worker`): what exists now
+    (modules, settings, engine, caches) lives as long as the process, so it is moved out of the
+    garbage collector's sight (gc.freeze) and its full collections walk only what came after.
+    Under 300 webhooks/s a full collection of serve took 30-350 ms while every answer waited."""
+    gc.collect()
+    gc.freeze()
+
+
 async def run_worker_process(settings: Settings) -> None:
     """`jira-sync worker`: the worker alone (PostgreSQL), until SIGINT or SIGTERM."""
     import signal
 
     rt = await start_runtime(settings)
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

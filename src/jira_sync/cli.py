@@ -110,7 +110,7 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     from .web.app import create_app
     from .web.server import uvicorn_config
 
-    app = create_app(settings, run_worker=not no_worker)
+    app = create_app(settings, run_worker=not no_worker, owns_process=True)
     uvicorn.Server(uvicorn_config(app, settings)).run()
 
 

@@ -12,7 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import console
 from ..app.models import Health
-from ..bootstrap import start_runtime
+from ..bootstrap import settle_heap, start_runtime
 from ..settings import Settings
 from . import api, api_jira, api_recovery, api_two_way, docs, errors, metrics, webhooks
 from .context import RequestIds
@@ -38,15 +38,18 @@ class JiraSyncApp(FastAPI):
 
 def create_app(
     settings: Settings, *, run_worker: bool = True, jira_transport: httpx.AsyncBaseTransport | None = None,
-    flashduty_transport: httpx.AsyncBaseTransport | None = None,
+    flashduty_transport: httpx.AsyncBaseTransport | None = None, owns_process: bool = False,
 ) -> FastAPI:
     """`jira_transport`, `flashduty_transport`: tests reach in-process Jira and Flashduty
-    emulators through them (no socket)."""
+    emulators through them (no socket). `owns_process`: the app is its process's only one
+    (`jira-sync serve`), so it may tune the process's garbage collector (`settle_heap`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, jira_transport=jira_transport, flashduty_transport=flashduty_transport)
         app.state.runtime = runtime
+        if owns_process:
+            settle_heap()
         try:
             async with runtime.background(run_worker=run_worker), runtime.integrations.announced():
                 yield
