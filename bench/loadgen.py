@@ -80,6 +80,7 @@ class RunResult:
     sent: int = 0
     elapsed_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # perf_counter() when each answered request was sent
     statuses: Counter = field(default_factory=Counter)
     errors: int = 0  # timeouts, resets: no answer at all
     error_kinds: Counter = field(default_factory=Counter)
@@ -106,6 +107,7 @@ async def _timed(conn: Connection, request: bytes, result: RunResult) -> None:
         conn.close()  # its state is unknown: start the next request on a fresh connection
         return
     result.latencies_ms.append((time.perf_counter() - t0) * 1000.0)
+    result.sent_at.append(t0)
     result.statuses[status] += 1
 
 

@@ -165,7 +165,24 @@ def paced(target: Target, proc: Proc, hook: Webhook, bodies: Bodies, plan: Plan,
     run = loadgen.run(open_loop(HOST, proc.port, requests, RATE))
     say(f"  [{target.name}] paced {RATE:.0f}/s, {label}: p50/p99/max {percentile(run.latencies_ms, 50):.1f}/"
         f"{percentile(run.latencies_ms, 99):.1f}/{max(run.latencies_ms):.1f} ms; non-200 {run.non_200}")
+    say(f"  [{target.name}] slowest quarter-seconds (sent at s: slowest answer ms): {slow_windows(run)}")
     return run
+
+
+def slow_windows(run: RunResult, width_s: float = 0.25, most: int = 6) -> str:
+    """The quarter-seconds whose slowest answer was slowest, in time order. A tail made of a
+    few bursts at a steady period points at something periodic (a cache expiry, a collector,
+    a checkpoint); one spread evenly, at load. (Found this way: every delivery re-read an
+    expired integration row at once, every 2 s; see the README's "Speed".)"""
+    if not run.sent_at:
+        return "-"
+    start = min(run.sent_at)
+    worst: dict[int, float] = {}
+    for sent, ms in zip(run.sent_at, run.latencies_ms):
+        k = int((sent - start) / width_s)
+        worst[k] = max(worst.get(k, 0.0), ms)
+    top = sorted(sorted(worst, key=worst.__getitem__, reverse=True)[:most])
+    return ", ".join(f"{k * width_s:.2f}: {worst[k]:.0f}" for k in top)
 
 
 # ------------------------------------------------------------------ targets
