@@ -8,8 +8,8 @@ worker, and on PostgreSQL the listener that hears other processes' commits.
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import AsyncIterator

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,11 +57,7 @@ async def accept_batch(engine: Engine, batch: list[Incoming]) -> list[Accepted]:
     SQLite: a write transaction that goes before the worker's; PostgreSQL: one statement, run on
     the driver directly (`pg_direct.py`)."""
     if engine.dialect.name == "postgresql":
-        if not batch:
-            return []
-        now, first, unique = _keys(batch)
-        rows = await pg_direct.fetch(engine, _postgresql_statement(), _postgresql_params(batch, unique, now))
-        return _answers(batch, first, *_postgresql_result(rows))
+        return await _accept_postgresql(functools.partial(pg_direct.fetch, engine), batch) if batch else []
     async with write(engine, urgent=True) as conn:
         return await accept_events(conn, batch)
 
@@ -71,13 +67,19 @@ async def accept_events(conn: AsyncConnection, batch: list[Incoming]) -> list[Ac
     if it has one); one answer per delivery, in order."""
     if not batch:  # a multi-row statement of no rows is not SQL
         return []
-    now, first, unique = _keys(batch)
     if conn.dialect.name == "postgresql":
-        rows = await conn.execute(_postgresql_statement(), _postgresql_params(batch, unique, now))
-        inserted, states = _postgresql_result(rows)
-    else:
-        inserted, states = await _write_sqlite(conn, batch, unique, now)
+        return await _accept_postgresql(conn.execute, batch)
+    now, first, unique = _keys(batch)
+    inserted, states = await _write_sqlite(conn, batch, unique, now)
     return _answers(batch, first, inserted, states)
+
+
+async def _accept_postgresql(execute: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+                             batch: list[Incoming]) -> list[Accepted]:
+    """The batch as one statement, run by `execute` (the caller's connection, or the driver)."""
+    now, first, unique = _keys(batch)
+    rows = await execute(_postgresql_statement(), _postgresql_params(batch, unique, now))
+    return _answers(batch, first, *_postgresql_result(rows))
 
 
 def _keys(batch: list[Incoming]) -> tuple[float, dict[tuple[int, str], int], list[int]]:
@@ -89,8 +91,8 @@ def _keys(batch: list[Incoming]) -> tuple[float, dict[tuple[int, str], int], lis
     return time.time(), first, [i for _, i in sorted(first.items())]
 
 
-def _answers(batch: list[Incoming], first: dict[tuple[int, str], int], inserted: "Keys",
-             states: "States") -> list[Accepted]:
+def _answers(batch: list[Incoming], first: dict[tuple[int, str], int], inserted: Keys,
+             states: States) -> list[Accepted]:
     fresh = {i for key, i in first.items() if key in inserted}
     results = []
     for i, item in enumerate(batch):

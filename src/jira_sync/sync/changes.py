@@ -73,8 +73,9 @@ class IntegrationRows:
         if not missing:
             return out
         # a read begun after the last change is as good as a new one; the rest, one read
-        unread = {i for i in missing if self._reading_since_last_change(i) is None}
-        reads = {self._reading_since_last_change(i) for i in missing - unread}
+        under_way = {i: self._reading_since_last_change(i) for i in missing}
+        reads = {r for r in under_way.values() if r is not None}
+        unread = {i for i, r in under_way.items() if r is None}
         if unread:
             reads.add(self._start_read(unread))
         # shielded: a caller cancelled (its client gone) must not cancel a read others wait for

@@ -91,15 +91,15 @@ def component_validator(name: str) -> Draft4Validator:
     return Draft4Validator(root)
 
 
+ADF = "adf"  # `_verdict`'s name for the ADF schema (the others are OpenAPI component names)
+
+
 @cache
 def _verdict(name: str) -> Callable[[Any], Any]:
     """The schema of `adf_validator()` or `component_validator(name)` compiled to Python."""
     schema = adf_validator().schema if name == ADF else component_validator(name).schema
     # draft-04 as jsonschema reads it: no format checks, and no defaults written into the body
     return fastjsonschema.compile(schema, use_formats=False, use_default=False)
-
-
-ADF = "adf"
 
 
 def _valid(name: str, body: Any) -> bool:
