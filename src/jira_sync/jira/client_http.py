@@ -17,6 +17,7 @@ import certifi
 import httpx
 
 from .. import turns
+from ..outbound_http import AiohttpTransport
 from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
 from ..observe import tracing
 from ..observe.metrics import Metrics
@@ -124,14 +125,14 @@ class JiraHttp:
             # at construction, so wiring never fails on one bad integration.
             verify = True
             self._config_error = JiraConnectError(f"The CA bundle is not valid PEM: {exc}", reason="tls")
+        # tests hand in a transport to an in-process Jira; a real site is reached over aiohttp
+        wire = transport or AiohttpTransport(verify=verify, max_connections=max(self.gate.limit, 8), keepalive_expiry=30)
         self._client = httpx.AsyncClient(
             base_url=conn.url,
             headers={"Authorization": header, "Accept": "application/json", "User-Agent": "jira-sync"},
             timeout=httpx.Timeout(timeout),
-            verify=verify,
-            transport=transport,
+            transport=wire,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(self.gate.limit, 8), keepalive_expiry=30),
         )
 
     async def aclose(self) -> None:
