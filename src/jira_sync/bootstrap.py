@@ -35,7 +35,7 @@ from .observe.metrics import Metrics
 from .settings import Settings
 from .sources.flashduty_writes import FlashdutyWriter
 from .sources.flashduty_recovery import Pacers, RecoveryApi
-from .store.db import Engine, make_engine, migrate
+from .store.db import Engine, make_engine, migrate, open_connections
 from .store.notify import listen
 from .sync.changes import IntegrationChanges, IntegrationRows
 from .sync.ingest import Ingestor
@@ -160,6 +160,14 @@ async def _stopped(task: asyncio.Task[None], grace: float = 10.0) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def prepare_process(rt: Runtime, *, run_worker: bool) -> None:
+    """A process about to take load (`serve`, `worker`): its database connections opened (the
+    worker's reconciles each hold one for a statement; webhooks, the API and the caches a few),
+    then its start-up heap settled."""
+    await open_connections(rt.engine, rt.settings.worker_concurrency + 2 if run_worker else 4)
+    settle_heap()
+
+
 def settle_heap() -> None:
     """Once a process has started (`jira-sync serve`, `jira-sync worker`): what exists now
     (modules, settings, engine, caches) lives as long as the process, so it is moved out of the
@@ -174,7 +182,7 @@ async def run_worker_process(settings: Settings) -> None:
     import signal
 
     rt = await start_runtime(settings)
-    settle_heap()
+    await prepare_process(rt, run_worker=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

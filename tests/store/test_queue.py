@@ -116,9 +116,10 @@ async def test_claims_are_exclusive_under_concurrency(engine, integration_id) ->
 
 async def test_lease_expiry_hands_the_incident_to_another_worker(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
     await accept(engine, integration_id, event("e1", 1000))
-    [mine] = await claims.claim(engine, "dead-worker", 10, 0.05)
+    # a lease long enough that a busy machine cannot let it run out between the two claims
+    [mine] = await claims.claim(engine, "dead-worker", 10, 1.0)
     assert await claims.claim(engine, "w2", 10, 60) == []
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(1.05)
     [theirs] = await claims.claim(engine, "w2", 10, 60)
     assert theirs.id == mine.id
     # the dead worker's late writes are refused

@@ -47,8 +47,40 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     # LIFO: the same few connections serve a busy moment, so the statements asyncpg has
     # prepared on them are reused; a batch of n rows is its own statement, and round-robin
     # over 20 connections prepared every size on every connection (one round trip each).
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_use_lifo=True,
-                               json_serializer=json_dumps)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_use_lifo=True,
+                                 json_serializer=json_dumps)
+    _prime_postgresql(engine.sync_engine)
+    return engine
+
+
+# The element types of the arrays our PostgreSQL batch statements send (store/intake.py,
+# store/claims.py) and read back.
+ARRAY_TYPES = ("bool", "int4", "int8", "float8", "varchar", "text", "json")
+
+
+def _prime_postgresql(engine: sa.Engine) -> None:
+    """asyncpg knows no array type until it has asked the server's catalog (a recursive query),
+    once per connection, and again for each statement that brings a type not asked yet. Under
+    a storm's first seconds, every connection a worker opened ran it mid-reconcile, 8-44 ms each
+    on a busy server (sampled in pg_stat_activity: `WITH RECURSIVE typeinfo_tree`). One query
+    for all of them when the connection opens puts that cost where `open_connections` can pay
+    it before any load."""
+    probe = "SELECT " + ", ".join(f"NULL::{t}[]" for t in ARRAY_TYPES)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.run_async(lambda driver: driver.fetch(probe))
+
+
+async def open_connections(engine: AsyncEngine, count: int) -> None:
+    """Open `count` pooled connections now and leave them in the pool (PostgreSQL; SQLite has
+    one). A process about to take load (`serve`, `worker`) pays for connecting, and for the
+    driver learning the types, before its first burst instead of during it."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(count):
+            await held.enter_async_context(engine.connect())
 
 
 def json_dumps(value: object) -> str:

@@ -12,7 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from .. import console
 from ..app.models import Health
-from ..bootstrap import settle_heap, start_runtime
+from ..bootstrap import prepare_process, start_runtime
 from ..settings import Settings
 from . import api, api_jira, api_recovery, api_two_way, docs, errors, metrics, webhooks
 from .context import RequestIds
@@ -42,14 +42,15 @@ def create_app(
 ) -> FastAPI:
     """`jira_transport`, `flashduty_transport`: tests reach in-process Jira and Flashduty
     emulators through them (no socket). `owns_process`: the app is its process's only one
-    (`jira-sync serve`), so it may tune the process's garbage collector (`settle_heap`)."""
+    (`jira-sync serve`), so it may open its connections ahead and tune the process's garbage
+    collector (`bootstrap.prepare_process`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await start_runtime(settings, jira_transport=jira_transport, flashduty_transport=flashduty_transport)
         app.state.runtime = runtime
         if owns_process:
-            settle_heap()
+            await prepare_process(runtime, run_worker=run_worker)
         try:
             async with runtime.background(run_worker=run_worker), runtime.integrations.announced():
                 yield
