@@ -228,6 +228,44 @@ async def test_a_reconcile_records_its_link_once_and_its_history_in_order(engine
     assert (await row(engine, integration_id))["state"] == "idle"
 
 
+async def test_a_link_left_to_the_closing_write_is_recorded_and_counted_once(engine, integration_id) -> None:  # type: ignore[no-untyped-def]
+    """A reconcile that made an issue with no comment owed for it records the link in its
+    closing write (sync/adopt.py `_linked`): finish or fail carries the id, the first link
+    counts once, and a closing write without `first_link` never touches the link's columns
+    (what `record_jira` committed stays as committed)."""
+    from jira_sync.store.incidents import JiraLink
+
+    for n, incident in enumerate(("inc1", "inc2", "inc3")):
+        await accept(engine, integration_id, event(f"e{n}", 1000, incident=incident))
+    one, two, three = sorted(await claims.claim(engine, "w", 10, 60), key=lambda r: r.incident_id)
+    assert await claims.record_jira(engine, one.id, "w", create_state="creating", create_sent_at=1.0)
+
+    made = JiraLink(create_state="created", jira_issue_id="10001", jira_issue_key="OPS-1")
+    assert await claims.finish(engine, one, made, "w", [], first_link=True) is False
+    await claims.fail(engine, two, JiraLink(create_state="created", jira_issue_id="10002", jira_issue_key="OPS-2"),
+                      "w", "Jira refused the transition", [], retry_at=None, first_link=True)
+    await claims.finish(engine, three, three.link(), "w", [])  # nothing made: nothing counted
+    async with engine.connect() as conn:
+        assert (await queue.queue_stats(conn, integration_id)).linked == 2
+    r1, r2, r3 = [await row(engine, integration_id, i) for i in ("inc1", "inc2", "inc3")]
+    assert (r1["create_state"], r1["jira_issue_id"], r1["create_sent_at"]) == ("created", "10001", None)
+    assert (r2["create_state"], r2["jira_issue_id"], r2["state"]) == ("created", "10002", "failed")
+    assert r3["jira_issue_id"] is None
+
+    # the next reconcile of the first: a first_link write again (say, after an adopt) counts nothing more
+    await accept(engine, integration_id, event("e9", 2000, incident="inc1"))
+    [again] = await claims.claim(engine, "w", 10, 60)
+    assert await claims.finish(engine, again, again.link(), "w", [], first_link=True) is False
+    async with engine.connect() as conn:
+        assert (await queue.queue_stats(conn, integration_id)).linked == 2
+    # without first_link the link's columns are not written: a stale "creating" mark is kept
+    await accept(engine, integration_id, event("e10", 3000, incident="inc3"))
+    [c3] = await claims.claim(engine, "w", 10, 60)
+    assert await claims.record_jira(engine, c3.id, "w", create_state="creating", create_sent_at=5.0)
+    await claims.finish(engine, c3, c3.link(), "w", [])  # c3.link() is as claimed: create_state None
+    assert (await row(engine, integration_id, "inc3"))["create_state"] == "creating"
+
+
 @pytest.fixture
 def pg_url() -> str:
     return postgres_url()  # outside the test's event loop: it runs one of its own

@@ -28,6 +28,10 @@ from .tables import (LINK_SHARDS, comments, exchanges, incidents, integrations, 
 # What the worker learns about the issue while reconciling; written with finish/fail.
 JIRA_STATE = ("jira_issue_key", "jira_status", "jira_status_id", "jira_priority_id", "jira_unverified",
               "jira_seen_status", "jira_seen_priority", "fd_written_progress", "fd_written_severity")
+# and the link itself, committed as it changes (`record_jira`), except the issue a reconcile
+# found or made when no comment is owed for it (sync/adopt.py `_linked`): then the closing
+# write carries it (`first_link`)
+LINK_STATE = ("create_state", "jira_issue_id", "create_floor", "create_sent_at")
 
 
 def _b(name: str, type_: Any = None) -> Any:
@@ -35,8 +39,9 @@ def _b(name: str, type_: Any = None) -> Any:
 
 
 @functools.cache
-def _worker_statements(dialect: str) -> dict[str, Any]:
-    """The worker's statements, built once per dialect (they run for every reconcile)."""
+def _worker_statements(dialect: str, with_link: bool = False) -> dict[str, Any]:
+    """The worker's statements, built once per dialect (they run for every reconcile).
+    `with_link`: finish and fail write the link's own columns too (LINK_STATE)."""
     c = incidents.c
     now = _b("now", sa.Float)
     owned = sa.and_(c.id == _b("row_id"), c.lease_owner == _b("owner"))
@@ -56,7 +61,7 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
         due = due.with_for_update(of=incidents, skip_locked=True)
     more = sa.or_(c.change_seq > _b("p_seq"), c.comment_seq > _b("p_comment_seq"), c.jira_seq > _b("p_jira_seq"))
     # bind names differ from column names: SQLAlchemy reserves those in UPDATE ... SET
-    jira_state = {col: _b(f"p_{col}") for col in JIRA_STATE}
+    jira_state = {col: _b(f"p_{col}") for col in JIRA_STATE + (LINK_STATE if with_link else ())}
     return {
         "claim": incidents.update()
         .where(c.id.in_(due.scalar_subquery()))
@@ -106,8 +111,8 @@ def _worker_statements(dialect: str) -> dict[str, Any]:
     }
 
 
-def _statements(conn: AsyncConnection) -> dict[str, Any]:
-    return _worker_statements(conn.dialect.name)
+def _statements(conn: AsyncConnection, with_link: bool = False) -> dict[str, Any]:
+    return _worker_statements(conn.dialect.name, with_link)
 
 
 async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: float) -> list[IncidentRecord]:
@@ -172,37 +177,42 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, *, comment_d
         return res.rowcount == 1
 
 
-async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, log: list[dict]) -> bool:
+async def finish(engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, log: list[dict], *,
+                 first_link: bool = False) -> bool:
     """Done with the snapshot we claimed (its change_seq/comment_seq), leaving Jira as `link`
-    says; stays pending, and returns True, if newer changes arrived meanwhile."""
+    says; stays pending, and returns True, if newer changes arrived meanwhile. `first_link`:
+    `link` may carry an issue id not recorded yet (counted here if the row had none)."""
     params = dict(
         row_id=claimed.id, owner=owner, now=time.time(), p_seq=claimed.change_seq,
         p_comment_seq=claimed.comment_seq, p_jira_seq=claimed.jira_seq, **_link_params(link),
     )
-    return await _closing(engine, "finish", claimed.id, log, params) == "pending"
+    return await _closing(engine, "finish", claimed.id, log, params, first_link) == "pending"
 
 
 async def fail(
     engine: AsyncEngine, claimed: IncidentRecord, link: JiraLink, owner: str, error: str, log: list[dict], *,
     retry_at: float | None, failing_since: float | None = None, pause: str | None = None, attempted: bool = True,
+    first_link: bool = False,
 ) -> None:
     """A transient failure (retry_at set: back off), a wait for a site pause (`pause`: its key;
     due at once if that pause is gone by now), or a permanent failure (visible, waits for a
     person). `failing_since`: when this run of failures began. `attempted`: Jira was called.
-    What did reach Jira before the failure is kept."""
+    What did reach Jira before the failure is kept (`first_link` as in `finish`)."""
     params = dict(
         row_id=claimed.id, owner=owner, now=time.time(), error=error[:4000],
         p_state="pending" if retry_at is not None else "failed", p_due_at=retry_at, p_pause=pause,
         p_failing_since=failing_since, p_attempted=int(attempted), **_link_params(link),
     )
-    await _closing(engine, "fail", claimed.id, log, params)
+    await _closing(engine, "fail", claimed.id, log, params, first_link)
 
 
-async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict], params: dict[str, Any]) -> Any:
-    """finish or fail, with the reconcile's Jira exchanges: one statement on PostgreSQL
-    (see "PostgreSQL" below), a transaction of two on SQLite. Returns the row's new state."""
+async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict], params: dict[str, Any],
+                   first_link: bool) -> Any:
+    """finish or fail, with the reconcile's Jira exchanges (and the link's count, if it may be
+    the first): one statement on PostgreSQL (see "PostgreSQL" below), a transaction of a few
+    on SQLite. Returns the row's new state."""
     if engine.dialect.name == "postgresql":
-        stmt = _statements_postgresql(bool(log))[name]
+        stmt = _statements_postgresql(bool(log), first_link)[name]
         if log:
             params = params | {f"x_{col}": [json_dumps(e[col]) if col in _BODIES else e[col] for e in log]
                                for col in _EXCHANGE}
@@ -212,11 +222,13 @@ async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict],
     async with write(engine) as conn:
         if log:
             await conn.execute(exchanges.insert(), [dict(incident_row_id=row_id, **entry) for entry in log])
-        return (await conn.execute(_statements(conn)[name], params)).scalar()
+        if first_link and params["p_jira_issue_id"] is not None:  # counted before the row has its id
+            await conn.execute(_count_link(conn.dialect.name), dict(row_id=row_id, owner=params["owner"]))
+        return (await conn.execute(_statements(conn, first_link)[name], params)).scalar()
 
 
 def _link_params(link: JiraLink) -> dict[str, Any]:
-    return {f"p_{col}": getattr(link, col) for col in JIRA_STATE}
+    return {f"p_{col}": getattr(link, col) for col in JIRA_STATE + LINK_STATE}  # unused ones are ignored
 
 
 # ------------------------------------------------------------------ PostgreSQL
@@ -263,21 +275,29 @@ def _record_postgresql(columns: tuple[str, ...], *, first_link: bool, comment_du
     after the create need not be (lost in a database crash, the row is as after a worker
     killed mid-call, and the next reconcile finds the issue in Jira by its property)."""
     c = incidents.c
-    up = _record_statement(columns).returning(c.id, c.integration_id).cte("up")
+    up = _record_statement(columns).returning(c.id, c.integration_id, c.jira_issue_id).cte("up")
     query = sa.select(sa.func.count()).select_from(_lazy(up) if lazy else up)
     if first_link:
-        was = sa.select(up.c.integration_id, (up.c.id % LINK_SHARDS).label("shard"), sa.literal(1).label("linked")) \
-            .join(incidents, c.id == up.c.id).where(c.jira_issue_id.is_(None))
-        counted = insert_for("postgresql")(link_counts).from_select(["integration_id", "shard", "linked"], was)
-        query = query.add_cte(counted.on_conflict_do_update(
-            index_elements=[link_counts.c.integration_id, link_counts.c.shard],
-            set_={"linked": link_counts.c.linked + 1}).cte("counted"))
+        query = query.add_cte(_count_first_link(up))
     if comment_due:
         m = mirrored_comments.c
         due = sa.select(up.c.id, sa.cast(_b("ref"), sa.String), sa.literal("due"), _b("now", sa.Float))
         query = query.add_cte(insert_for("postgresql")(mirrored_comments).from_select(
             [m.incident_row_id, m.ref, m.state, m.created_at], due).on_conflict_do_nothing().cte("due"))
     return query
+
+
+def _count_first_link(updated: Any) -> Any:
+    """A CTE: one more linked incident in its shard of `link_counts`, if the UPDATE in `updated`
+    (RETURNING id, integration_id, jira_issue_id) gave the row its first issue id. The table
+    itself, read in the same statement, still shows the row as it was before the UPDATE."""
+    c = incidents.c
+    was = sa.select(updated.c.integration_id, (updated.c.id % LINK_SHARDS).label("shard"),
+                    sa.literal(1).label("linked")) \
+        .join(incidents, c.id == updated.c.id).where(c.jira_issue_id.is_(None), updated.c.jira_issue_id.is_not(None))
+    counted = insert_for("postgresql")(link_counts).from_select(["integration_id", "shard", "linked"], was)
+    return counted.on_conflict_do_update(index_elements=[link_counts.c.integration_id, link_counts.c.shard],
+                                         set_={"linked": link_counts.c.linked + 1}).cte("counted")
 
 
 # an exchange's columns as arrays (the bodies as JSON text), for the statement below
@@ -287,15 +307,21 @@ _BODIES = ("request_body", "response_body")
 
 
 @functools.cache
-def _statements_postgresql(with_log: bool) -> dict[str, Any]:
-    """finish and fail, not flushed, with the INSERT of the exchanges (if any) in the same
-    statement. Lost in a crash of the database server, the row is as after a worker killed
-    before it recorded its outcome: still leased, so after the lease it is reconciled again,
-    with what it says of Jira unverified (`claim`), so it reads the issue from Jira before it
-    decides what to write. Only that reconcile's history would be missing."""
-    plain = _worker_statements("postgresql")
-    closing = {name: plain[name].cte("closed") for name in ("finish", "fail")}
+def _statements_postgresql(with_log: bool, first_link: bool = False) -> dict[str, Any]:
+    """finish and fail, not flushed, with the INSERT of the exchanges (if any) and the count of
+    a first link (if it may be one) in the same statement. Lost in a crash of the database
+    server, the row is as after a worker killed before it recorded its outcome: still leased,
+    so after the lease it is reconciled again, with what it says of Jira unverified (`claim`),
+    so it reads the issue from Jira before it decides what to write (an issue id not recorded
+    before is then found by its label, as after a create whose answer was lost). Only that
+    reconcile's history would be missing."""
+    c = incidents.c
+    plain = _worker_statements("postgresql", first_link)
+    closing = {name: plain[name].returning(c.id, c.integration_id, c.jira_issue_id).cte("closed")
+               for name in ("finish", "fail")}
     statements = {name: sa.select(closed.c.state).select_from(_lazy(closed)) for name, closed in closing.items()}
+    if first_link:
+        statements = {name: statements[name].add_cte(_count_first_link(closed)) for name, closed in closing.items()}
     if not with_log:
         return statements
     arrays = [sa.bindparam(f"x_{n}", type_=postgresql.ARRAY(t)) for n, t in _EXCHANGE.items()]

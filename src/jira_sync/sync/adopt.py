@@ -105,15 +105,23 @@ async def _adopt(job: "Job", draft: IssueDraft, found: IssueRef, snap: IncidentS
 
 
 async def _linked(job: "Job", found: IssueRef, *, priority_id: str | None) -> None:
-    # made (or found after an unknown outcome) by this reconcile: the issue-link comment to the
-    # incident is owed from the moment the link is recorded, even if the process dies next
-    due = two_way.issue_link_ref(found.id) if job.config.flashduty.comment_issue_link else None
-    await job.record(
-        comment_due=due,
+    """The issue made (or found after an unknown outcome) by this reconcile is its incident's.
+
+    When a comment to the incident is owed for it, the link is committed at once, the comment
+    marked due with it, so a crash next cannot forget the comment. Otherwise the reconcile's
+    closing write (finish or fail) records it: one statement fewer per new incident, measured
+    under the storm. A crash before that leaves the row "creating" with no id, as a crash
+    during the create call does, and the next reconcile finds the issue by its label."""
+    link = dict(
         create_state="created", jira_issue_id=found.id, jira_issue_key=found.key, jira_priority_id=priority_id,
         jira_status=None,  # unknown until looked at (or known from the workflow's initial status)
         jira_status_id=None, create_floor=None, create_sent_at=None, jira_unverified=False,
     )
+    if job.config.flashduty.comment_issue_link:
+        await job.record(comment_due=two_way.issue_link_ref(found.id), **link)
+    else:
+        job.note(**link)
+        job.unrecorded_link = True
 
 
 async def _look(job: "Job", project: str, label: str, sent_at: float, *, settled: bool) -> IssueRef | None:

@@ -53,6 +53,8 @@ class Job:
     memory: SiteMemory
     limits: CreateLimits
     created_now: bool = False  # this reconcile created the issue (so it is in the initial status)
+    # the issue id this reconcile found or made is only in `link` so far: the closing write records it
+    unrecorded_link: bool = False
 
     @property
     def row_id(self) -> int:

@@ -227,6 +227,7 @@ class Worker:
         logs.bind(integration=row.integration_id, incident=row.incident_id, issue_key=row.jira_issue_key)
         started = time.time()
         link = row.link()
+        job: Job | None = None
         try:
             job = self._job(row, link, integration)
             pause = self.sites.blocking(integration.config["jira"]) if integration else None
@@ -251,22 +252,24 @@ class Worker:
                 log.exception("%s: %s; %s", what, fate.error, _next(fate), extra=said)
             else:
                 log.info("%s: %s; %s", what, fate.error, _next(fate), extra=said)
-            await self._end(row, link, entries, fate)
+            await self._end(row, link, entries, fate, first_link=job is not None and job.unrecorded_link)
             return
         wrote = _writes(entries)
         latency = time.time() - row.pending_since if wrote and row.pending_since else None
         self.metrics.sync_ended(row.integration_id, None, latency)
-        again = await self._close(claims.finish(self.engine, row, link, self.owner, entries))
+        again = await self._close(claims.finish(self.engine, row, link, self.owner, entries,
+                                                first_link=job.unrecorded_link))
         log.info("reconciled", extra=logs.fields(
             outcome="due_again" if again else "in_step", jira_requests=len(entries), jira_writes=wrote,
             issue_key=link.jira_issue_key, duration_ms=round((time.time() - started) * 1000, 1)))
         if again:
             self.wake.set()  # changes arrived while we worked: the incident is due again
 
-    async def _end(self, row: IncidentRecord, link: JiraLink, entries: list[dict[str, Any]], fate: Fate) -> None:
+    async def _end(self, row: IncidentRecord, link: JiraLink, entries: list[dict[str, Any]], fate: Fate, *,
+                   first_link: bool = False) -> None:
         await self._close(claims.fail(
             self.engine, row, link, self.owner, fate.error, entries, retry_at=fate.retry_at,
-            failing_since=fate.failing_since, pause=fate.pause, attempted=fate.attempted))
+            failing_since=fate.failing_since, pause=fate.pause, attempted=fate.attempted, first_link=first_link))
         if fate.retry_at is not None:
             heapq.heappush(self._retries, fate.retry_at)
             self.wake.set()  # the loop may be asleep past this retry: let it recompute
