@@ -271,3 +271,10 @@ async def test_the_environment_s_proxy_is_used_unless_no_proxy_names_the_host(mo
         assert direct.json()["raw_path"] == "/echo/direct"
     finally:
         await runner.cleanup()
+
+
+async def test_the_default_verifies_certificates(tls_jira):
+    """Flashduty's client uses the transport's default: checked against the public CAs."""
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as c:
+        with pytest.raises(httpx.ConnectError):
+            await c.get(tls_jira + "/rest/api/2/serverInfo")

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from ..observe import tracing
+from ..outbound_http import AiohttpTransport
 
 __all__ = ["DEFAULT_BASE_URL", "FlashdutyApi", "FlashdutyApiError", "FlashdutyComment"]
 
@@ -76,7 +77,7 @@ class FlashdutyApi:
         self._key = app_key
         self._timeout = timeout
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http or httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())  # tests hand in theirs
         _redact_httpx_log()
 
     def __repr__(self) -> str:
