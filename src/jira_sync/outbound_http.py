@@ -35,15 +35,19 @@ import httpx
 import yarl
 
 
+def public_cas() -> ssl.SSLContext:
+    """Certificates checked against the public CAs httpx trusts by default (certifi's), not the
+    system's store, which a slim container image may lack."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One connection pool (an aiohttp session), opened on first use on the running loop."""
 
     def __init__(self, *, verify: ssl.SSLContext | bool = True, max_connections: int = 100,
                  keepalive_expiry: float = 30.0) -> None:
-        # True: the public CAs httpx trusts by default (certifi's), not the system's store,
-        # which a slim container image may lack; an SSLContext as given; False: no checks
-        self._ssl: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=certifi.where()) if verify is True else verify)
+        # True: the public CAs (`public_cas`); an SSLContext as given; False: no checks
+        self._ssl: ssl.SSLContext | bool = public_cas() if verify is True else verify
         self._limit = max_connections
         self._keepalive = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None

@@ -13,14 +13,13 @@ import ssl
 import time
 from typing import Any
 
-import certifi
 import httpx
 
 from .. import turns
-from ..outbound_http import AiohttpTransport
 from ..domain.integration import JiraAuthKind, JiraConnection, JiraPlatform
 from ..observe import tracing
 from ..observe.metrics import Metrics
+from ..outbound_http import AiohttpTransport, public_cas
 from .client_errors import Site, error_for_response, error_for_transport
 from .gateway import DEFAULT_GATEWAY, TENANT_INFO, CloudRoute, cloud_id_of
 from .port import Exchange, ExchangeHook, JiraAuthError, JiraConnectError, JiraError, JiraPermanentError
@@ -37,7 +36,7 @@ def tls_verify(conn: JiraConnection) -> ssl.SSLContext | bool:
     """TLS on by default; `ca_bundle` adds a private CA to the public ones (not instead of them)."""
     if not conn.verify_tls:
         return False
-    ctx = ssl.create_default_context(cafile=certifi.where())
+    ctx = public_cas()
     if conn.ca_bundle:
         ctx.load_verify_locations(cadata=conn.ca_bundle)
     return ctx
@@ -126,7 +125,8 @@ class JiraHttp:
             verify = True
             self._config_error = JiraConnectError(f"The CA bundle is not valid PEM: {exc}", reason="tls")
         # tests hand in a transport to an in-process Jira; a real site is reached over aiohttp
-        wire = transport or AiohttpTransport(verify=verify, max_connections=max(self.gate.limit, 8), keepalive_expiry=30)
+        wire = transport or AiohttpTransport(verify=verify, max_connections=max(self.gate.limit, 8),
+                                             keepalive_expiry=30)
         self._client = httpx.AsyncClient(
             base_url=conn.url,
             headers={"Authorization": header, "Accept": "application/json", "User-Agent": "jira-sync"},
