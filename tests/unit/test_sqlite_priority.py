@@ -55,3 +55,51 @@ async def test_a_cancelled_waiter_leaves_the_lock_to_the_next() -> None:
     async with lock.held(False):  # free again afterwards
         got.append("later")
     assert got == ["next", "later"]
+
+
+async def test_a_webhook_commit_on_the_thread_keeps_the_connection_until_it_returns(tmp_path) -> None:
+    """An urgent transaction commits on the committer thread while the loop goes on; if its
+    task is cancelled meanwhile, nobody else may use the one connection until the commit is
+    over (SQLite's connection is not safe to share with a commit in progress)."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from jira_sync.store.sqlite_inline import InlineEngine
+
+    engine = InlineEngine(f"sqlite:///{tmp_path / 'db.sqlite'}", busy_timeout_s=1)
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE t (v INTEGER)")
+    committing, finish = threading.Event(), threading.Event()
+
+    @sa.event.listens_for(engine.sync_engine, "commit")
+    def _slow_commit(_conn) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not threading.main_thread():
+            committing.set()
+            finish.wait(10)
+
+    async def webhook() -> None:
+        async with engine.begin(urgent=True) as conn:
+            await conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+
+    task = asyncio.create_task(webhook())
+    assert await asyncio.to_thread(committing.wait, 10)  # the commit is under way on the thread
+    task.cancel()
+    seen: list[int] = []
+
+    async def other() -> None:
+        async with engine.connect() as conn:
+            seen.append((await conn.exec_driver_sql("SELECT count(*) FROM t")).scalar())
+
+    reader = asyncio.create_task(other())
+    await asyncio.sleep(0.2)
+    assert not seen and not reader.done()  # still waiting for the connection
+    finish.set()
+    try:
+        await task
+        raise AssertionError("the cancellation was swallowed")
+    except asyncio.CancelledError:
+        pass
+    await reader
+    assert seen == [1]  # the commit went through, and the reader came after it
+    await engine.dispose()
