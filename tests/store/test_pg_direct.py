@@ -2,6 +2,9 @@
 and errors as through SQLAlchemy, and a connection that failed never goes back to the pool."""
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import asyncpg
 import pytest
 import sqlalchemy as sa
@@ -101,3 +104,19 @@ def test_a_missing_parameter_is_an_error_not_a_null() -> None:
     c = pg_direct.compiled(claims._claim_postgresql(), engine.dialect)
     with pytest.raises(KeyError):
         c.arguments({"now": 1.0, "owner": "w", "until": 2.0})  # no limit
+
+
+async def test_an_overflow_connection_is_closed_when_given_back(pg_url: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Under a burst the pool opens connections past its size and closes them as they come
+    back: closing is a driver call, which must work from the direct path too (SQLAlchemy's
+    pool would only log the failure and leave the connection open on the server)."""
+    engine = make_engine(pg_url, pool_size=2)  # and one overflow
+    try:
+        slow = sa.select(sa.func.pg_sleep(0.2), sa.literal(1))
+        results = await asyncio.gather(*(pg_direct.fetch(engine, slow, {}) for _ in range(3)))
+        assert [list(r[0])[1] for r in results] == [1, 1, 1]
+        assert engine.pool.checkedout() == 0 and engine.pool.overflow() <= 0
+        assert [list(r)[0] for r in await pg_direct.fetch(engine, sa.select(sa.literal(2)), {})] == [2]
+        assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool") and r.levelno >= logging.ERROR]
+    finally:
+        await engine.dispose()

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from .. import turns
 from .db import ConstraintViolated
@@ -71,17 +72,25 @@ def _plain_array(type_: Any, dialect: Any) -> bool:
 async def fetch(engine: AsyncEngine, statement: Any, params: dict[str, Any]) -> list[asyncpg.Record]:
     """Run `statement` (a single statement: its own transaction) and return its rows. A unique
     or foreign key violation is ConstraintViolated, as from `db.write`; after any other failure
-    the connection is dropped from the pool (its state is unknown: the server may be gone)."""
+    the connection is dropped from the pool (its state is unknown: the server may be gone).
+
+    The pool's raw connection, not an `AsyncConnection`: that wrapper's set-up and close cost
+    ~140 us of CPU per statement (322-331 us vs 182-190 us for a one-row SELECT, side by side
+    on this machine), and a worker runs about three of these per new incident."""
     c = compiled(statement, engine.dialect)
     args = c.arguments(params)
-    async with engine.connect() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        try:
-            rows = await driver.fetch(c.sql, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise ConstraintViolated(str(exc)) from exc
-        except BaseException:
-            await conn.invalidate()
-            raise
+    pooled = await engine.raw_connection()
+    try:
+        rows = await pooled.driver_connection.fetch(c.sql, *args)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        await greenlet_spawn(pooled.close)
+        raise ConstraintViolated(str(exc)) from exc
+    except BaseException:
+        # closing a broken connection talks to the driver: on SQLAlchemy's greenlet, as it expects
+        await greenlet_spawn(pooled.invalidate)
+        raise
+    # on SQLAlchemy's greenlet: returning it may close it (an overflow connection), a driver call
+    await greenlet_spawn(pooled.close)
     await turns.take()  # in a reconcile, once the connection is free again (turns.py)
     return rows
+
