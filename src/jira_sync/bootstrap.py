@@ -121,6 +121,17 @@ class Runtime:
         """The worker (unless `run_worker` is False) and, on PostgreSQL, the listener for
         other processes' commits (their queued work, their integration edits); both stop,
         reconciles in flight given a grace period, when the block ends."""
+        listener = None
+        if self.settings.is_postgres:
+            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify, self.sites.changed)
+            # what other processes committed before we listened was not heard: read it now (a
+            # Retry-After recorded between start_runtime's read and the LISTEN was missed until
+            # the next heartbeat, and a worker starting then sent Jira requests during the pause)
+            try:
+                await self.sites.refresh()
+            except BaseException:
+                await listener.close()
+                raise
         stop = asyncio.Event()
         worker_task = asyncio.create_task(self.worker().run(stop), name="worker") if run_worker else None
         # recovery runs beside every worker; a lease per integration keeps it to one process at a time
@@ -131,9 +142,6 @@ class Runtime:
         poller = JiraPoller(self.engine, self.box, self.jira_client, self.wake)
         self.changes.subscribe(poller.integration_changed)
         poll_task = asyncio.create_task(poller.run(stop), name="jira-poll") if run_worker else None
-        listener = None
-        if self.settings.is_postgres:
-            listener = await listen(self.settings.database_url, self.wake.set, self.changes.notify, self.sites.changed)
         try:
             yield
         finally:

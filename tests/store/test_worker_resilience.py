@@ -89,3 +89,27 @@ async def test_an_integration_deleted_while_its_incident_syncs_is_one_log_line(s
         stop.set()
         await task
         await rt.aclose()
+
+
+async def test_a_process_starting_during_a_pause_holds_back_too(settings) -> None:  # type: ignore[no-untyped-def]
+    """Another process records a Retry-After (and announces it) after this one read the pauses at
+    start, before it listened: it must still hold back, at once, not at its next heartbeat. (Seen
+    in CI: a worker started 0.27 s after another's 429 sent Jira 49 requests during the pause.)"""
+    import time
+
+    import pytest
+
+    from jira_sync.jira.ratelimit import site_key
+    from jira_sync.store import sites as site_store
+
+    if not settings.is_postgres:
+        pytest.skip("one process on SQLite: nothing to announce")
+    site = "https://acme.atlassian.net"
+    rt = await start_runtime(settings)  # reads the pauses: none yet
+    try:
+        now = time.time()
+        await site_store.note_rate_limit(rt.engine, site_key(site), now, now + 30, "Jira asked to wait 30 s")
+        async with rt.background(run_worker=False):
+            assert rt.gates.for_site(site).paused_for > 25
+    finally:
+        await rt.aclose()
