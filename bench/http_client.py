@@ -3,12 +3,15 @@
     .venv/bin/python bench/http_client.py [--requests 3000]
 
 A local server in its own process answers a Jira-sized create (POST, ~0.6 KB of JSON in,
-a small JSON body out) at once. This process sends the same requests through three clients
+a small JSON body out) at once. This process sends the same requests through four clients
 and prints the client's CPU per request (time.process_time: this process only), one request
 at a time and 16 in flight (the worker's concurrency):
 
 - httpx with its own transport (httpcore on anyio): what the service used before;
-- httpx on `AiohttpTransport`: what the service uses (httpx's API, aiohttp's connections);
+- httpx's client on `AiohttpTransport` (httpx's API, aiohttp's connections): the service's
+  until its Jira connection skipped the client's per-request machinery;
+- the service's Jira connection (`jira/client_http.py` JiraHttp: an httpx request handed to
+  `AiohttpTransport` directly, with its site gate and error mapping);
 - aiohttp alone: the floor.
 """
 from __future__ import annotations
@@ -25,6 +28,9 @@ import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from jira_sync.domain.integration import JiraConnection  # noqa: E402
+from jira_sync.jira.client_http import JiraHttp  # noqa: E402
+from jira_sync.jira.ratelimit import SiteGate  # noqa: E402
 from jira_sync.outbound_http import AiohttpTransport  # noqa: E402
 
 from procs import HOST, free_port  # noqa: E402
@@ -61,10 +67,21 @@ async def _measure(send, requests: int, in_flight: int) -> float:  # type: ignor
 
 async def run(base: str, requests: int) -> dict[str, dict[int, float]]:
     results: dict[str, dict[int, float]] = {}
-    for name in ("httpx, its own transport", "httpx on AiohttpTransport (the service)", "aiohttp alone"):
+    for name in ("httpx, its own transport", "httpx's client on AiohttpTransport",
+                 "JiraHttp: httpx's request to AiohttpTransport (the service)", "aiohttp alone"):
         results[name] = {}
         for in_flight in (1, 16):
-            if name.startswith("aiohttp"):
+            if name.startswith("JiraHttp"):
+                conn = JiraConnection(platform="server", url=base, username="bench", secret="bench-secret")
+                # a gate of 16: the service's 8 per site would hold half of them back
+                http = JiraHttp(conn, gate=SiteGate(16), on_exchange=None, timeout=10, transport=None)
+                try:
+                    async def send() -> None:
+                        await http.request("POST", PATH, json_body=CREATE, write=True)
+                    results[name][in_flight] = await _measure(send, requests, in_flight)
+                finally:
+                    await http.aclose()
+            elif name.startswith("aiohttp"):
                 async with aiohttp.ClientSession(base) as session:
                     async def send() -> None:
                         async with session.post(PATH, data=json.dumps(CREATE).encode(),

@@ -278,3 +278,36 @@ async def test_the_default_verifies_certificates(tls_jira):
     async with httpx.AsyncClient(transport=AiohttpTransport()) as c:
         with pytest.raises(httpx.ConnectError):
             await c.get(tls_jira + "/rest/api/2/serverInfo")
+
+
+# ---------------------------------------------------------------- the Jira connection on this wire
+async def test_the_jira_connection_sends_what_httpx_s_client_would():
+    """JiraHttp hands each request to the transport itself (client_http.py `_request`): the
+    URL joined under a site's context path and encoded as httpx's client would, its default
+    headers, and a session cookie the site set sent back, as the client's jar did."""
+    async def login(request: web.Request) -> web.Response:
+        return web.json_response({"name": "admin"}, headers={"Set-Cookie": "JSESSIONID=s1; Path=/jira"})
+
+    app = web.Application()
+    app.router.add_get("/jira/rest/api/2/myself", login)
+    app.router.add_route("*", "/jira/{tail:.*}", _echo)
+    runner, port = await _serve(app)
+    from jira_sync.jira.client_http import JiraHttp
+
+    http = JiraHttp(_server_conn(f"http://127.0.0.1:{port}/jira"), gate=None, on_exchange=None, timeout=5,
+                    transport=None)
+    try:
+        first = await http.request("POST", "rest/api/2/issue/OPS%2F1/comment", params={"jql": "labels = 'a b'"},
+                                   json_body={"body": "ü"})
+        assert first["raw_path"] == "/jira/rest/api/2/issue/OPS%2F1/comment?jql=labels+%3D+%27a+b%27"
+        assert first["body"] == '{"body":"ü"}'
+        headers = first["headers"]
+        assert headers["authorization"].startswith("Basic ") and headers["accept"] == "application/json"
+        assert headers["user-agent"] == "jira-sync" and headers["content-type"] == "application/json"
+        assert "cookie" not in headers
+        assert await http.request("GET", "/rest/api/2/myself") == {"name": "admin"}
+        again = await http.request("GET", "rest/api/2/serverInfo")
+        assert again["raw_path"] == "/jira/rest/api/2/serverInfo" and again["headers"]["cookie"] == "JSESSIONID=s1"
+    finally:
+        await http.aclose()
+        await runner.cleanup()

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
 import json
 import logging
@@ -65,12 +66,19 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: REDACTED if _SECRET_KEY.search(str(k)) else self.value(v) for k, v in value.items()}
+            return {k: REDACTED if _secret_key(k) else self.value(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v) for v in value]
         if isinstance(value, str):
             return self.text(value)
         return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_key(key: Any) -> bool:
+    """Whether a body's key names a secret. Bodies repeat a few dozen keys ("type", "content",
+    "text", ...): each is matched once, not once per node of every request and answer recorded."""
+    return _SECRET_KEY.search(str(key)) is not None
 
 
 def for_record(value: Any, limit: int = RECORD_LIMIT) -> Any:
@@ -127,16 +135,24 @@ class JiraHttp:
         # tests hand in a transport to an in-process Jira; a real site is reached over aiohttp
         wire = transport or AiohttpTransport(verify=verify, max_connections=max(self.gate.limit, 8),
                                              keepalive_expiry=30)
-        self._client = httpx.AsyncClient(
+        # httpx's client gives the defaults (headers, timeouts, base URL) and tells
+        # the transport's exceptions apart; each request goes to the transport directly (`_send`)
+        client = httpx.AsyncClient(
             base_url=conn.url,
             headers={"Authorization": header, "Accept": "application/json", "User-Agent": "jira-sync"},
             timeout=httpx.Timeout(timeout),
             transport=wire,
             follow_redirects=False,
         )
+        self._wire = wire
+        self._base = str(client.base_url).rstrip("/") + "/"  # (httpx prints a bare host without it)
+        self._headers = client.headers
+        self._extensions = {"timeout": client.timeout.as_dict()}
+        # a site's session cookies (JSESSIONID, load balancer affinity) go back to it, as a browser's would
+        self._cookies = httpx.Cookies()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._wire.aclose()
 
     async def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, json_body: Any = None,
@@ -185,7 +201,7 @@ class JiraHttp:
             raise self._config_error
         target = path if on_site else self.route.target(path)
         try:
-            request = self._client.build_request(method, target, params=params, json=json_body)
+            request = self._request(method, target, params, json_body)
         except httpx.InvalidURL as exc:  # a value from a form or body that no URL can carry
             raise JiraPermanentError(f"cannot ask Jira for {method} {path[:100]}: {exc}") from None
         shown_path = request.url.raw_path.decode("ascii", "replace")
@@ -195,7 +211,11 @@ class JiraHttp:
         with tracing.client_span(method, str(request.url), **{"server.address": request.url.host}) as span:
             try:
                 async with self.gate.slot():
-                    response = await self._client.send(request)
+                    response = await self._wire.handle_async_request(request)
+                    response.request = request  # as httpx's client sets it (a test's transport may not)
+                    await response.aread()
+                    if "set-cookie" in response.headers:
+                        self._cookies.extract_cookies(response)
                     body = _parse_body(response)
             except httpx.HTTPError as exc:
                 self._count(method, shown_path, None, started)
@@ -204,6 +224,9 @@ class JiraHttp:
             tracing.set_status(span, response.status_code)
         await turns.take()  # a reconcile: other answers may have come with this one (turns.py)
         self._count(method, shown_path, response.status_code, started)
+        if log.isEnabledFor(logging.DEBUG):  # (httpx's client logged each request; it is not in the path now)
+            log.debug("Jira %s %s: %s in %.1f ms", method, self._redact.text(shown_path), response.status_code,
+                      (time.perf_counter() - started) * 1000)
         await self._record(method, shown_path, json_body, response.status_code, body, started)
         error = error_for_response(response.status_code, response.headers, body, site=self.site,
                                    method=method, path=shown_path, write=write)
@@ -217,6 +240,19 @@ class JiraHttp:
                 f"({response.headers.get('content-type', 'no content type')}): is this the Jira base URL, "
                 "or is a login proxy in the way?", reason="not_jira", status=response.status_code)
         return body
+
+    def _request(self, method: str, target: str, params: dict[str, Any] | None, json_body: Any) -> httpx.Request:
+        """The request httpx's client would build (its URL joined to the base URL, its headers,
+        timeouts and cookies), without the client's per-request machinery: its URL merging,
+        cookie bookkeeping on every answer and send pipeline cost ~100-200 us of CPU per
+        request (`bench/http_client.py`), and a reconcile makes one or two. Redirects are
+        not followed either way."""
+        url = target if target.startswith(("https://", "http://")) else self._base + target.lstrip("/")
+        request = httpx.Request(method, url, params=params, json=json_body, headers=self._headers,
+                                extensions=self._extensions)
+        if self._cookies:
+            self._cookies.set_cookie_header(request)
+        return request
 
     def _count(self, method: str, path: str, status: int | None, started: float) -> None:
         if self._metrics is not None:
