@@ -50,6 +50,22 @@ class TimedLog(list):  # type: ignore[type-arg]
         super().append(item)
 
 
+def _registered_workers(settings) -> int:  # type: ignore[no-untyped-def]
+    """Worker processes that have registered (each does before its first claim)."""
+    import asyncio
+
+    import asyncpg
+
+    async def count() -> int:
+        conn = await asyncpg.connect(settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM workers"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
 @pytest.mark.postgres
 def test_a_retry_after_seen_by_one_worker_holds_every_worker(settings, database_url) -> None:  # type: ignore[no-untyped-def]
     """One 429 with Retry-After: 3 reaches one process; no process sends Jira anything for 3 s."""
@@ -60,6 +76,9 @@ def test_a_retry_after_seen_by_one_worker_holds_every_worker(settings, database_
     try:
         _, hook = stack.integration()
         log = stack.jira.request_log = TimedLog()
+        # both running before the 429: this is about the news reaching a worker at work (one that
+        # starts during a pause is tests/store/test_worker_resilience.py's)
+        wait_until(lambda: _registered_workers(settings) >= 2, what="both workers registered")
         payloads = [stack.flashduty.open_incident() for _ in range(150)]
         for p in payloads[:20]:
             stack.send(hook, p)
