@@ -20,6 +20,7 @@ from . import pg_direct
 from .db import json_dumps, read, write
 from .incidents import IncidentRecord, JiraLink
 from .queue import insert_for
+from .sqlite_rows import ManyRows
 from .jira_inbound import comment_row
 from .tables import (LINK_SHARDS, comments, exchanges, incidents, integrations, jira_sites, link_counts,
                      mirrored_comments)
@@ -123,7 +124,7 @@ async def claim(engine: AsyncEngine, owner: str, limit: int, lease_seconds: floa
     if engine.dialect.name == "postgresql":
         return [IncidentRecord.of(r) for r in await pg_direct.fetch(engine, _claim_postgresql(), params)]
     async with write(engine) as conn:
-        return [IncidentRecord.of(r) for r in await conn.execute(_statements(conn)["claim"], params)]
+        return [IncidentRecord.of(r) for r in (await conn.direct(_statements(conn)["claim"], params)).rows]
 
 
 @functools.cache
@@ -170,8 +171,8 @@ async def record_jira(engine: AsyncEngine, row_id: int, owner: str, *, comment_d
     async with write(engine) as conn:
         if values.get("jira_issue_id") is not None:
             # first link of this incident (and the lease still ours): one more synced
-            await conn.execute(_count_link(conn.dialect.name), dict(row_id=row_id, owner=owner))
-        res = await conn.execute(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
+            await conn.direct(_count_link(conn.dialect.name), dict(row_id=row_id, owner=owner))
+        res = await conn.direct(stmt, dict(row_id=row_id, owner=owner, now=time.time(), **params))
         if comment_due is not None and res.rowcount == 1:
             await conn.execute(comment_row(conn.dialect.name, row_id, comment_due, "due").on_conflict_do_nothing())
         return res.rowcount == 1
@@ -221,10 +222,14 @@ async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict],
         return rows[0][0] if rows else None
     async with write(engine) as conn:
         if log:
-            await conn.execute(exchanges.insert(), [dict(incident_row_id=row_id, **entry) for entry in log])
+            rows = [dict(entry, incident_row_id=row_id, request_body=json_dumps(entry["request_body"]),
+                         response_body=json_dumps(entry["response_body"])) for entry in log]
+            await conn.exec_driver_sql(_EXCHANGE_ROWS.sql(len(rows)), _EXCHANGE_ROWS.parameters(rows))
         if first_link and params["p_jira_issue_id"] is not None:  # counted before the row has its id
-            await conn.execute(_count_link(conn.dialect.name), dict(row_id=row_id, owner=params["owner"]))
-        return (await conn.execute(_statements(conn, first_link)[name], params)).scalar()
+            await conn.direct(_count_link(conn.dialect.name), dict(row_id=row_id, owner=params["owner"]))
+        rows = (await conn.direct(_statements(conn, first_link)[name], params)).rows
+        return rows[0]["state"] if rows else None
+
 
 
 def _link_params(link: JiraLink) -> dict[str, Any]:
@@ -304,6 +309,9 @@ def _count_first_link(updated: Any) -> Any:
 _EXCHANGE = {"at": sa.Float, "method": sa.String, "path": sa.Text, "request_body": sa.Text, "status": sa.Integer,
              "response_body": sa.Text, "duration_ms": sa.Float}
 _BODIES = ("request_body", "response_body")
+# the exchanges of a reconcile, as one INSERT on SQLite (store/sqlite_rows.py), the bodies as
+# JSON text (None as JSON's null, as the JSON column writes it)
+_EXCHANGE_ROWS = ManyRows(exchanges.insert(), exchanges, ["incident_row_id", *_EXCHANGE])
 
 
 @functools.cache

@@ -16,50 +16,22 @@ parameters (`IN` lists) qualify: checked when compiled.
 """
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from .. import turns
+from .compiled import Compiled
+from .compiled import compiled as compiled_once
 from .db import ConstraintViolated
 
 
-@dataclass(frozen=True)
-class Compiled:
-    sql: str
-    names: tuple[str, ...]  # the parameters in the order of $1, $2, ...
-    fixed: dict[str, Any]  # values SQLAlchemy put in the statement itself (column defaults)
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
-
-    def arguments(self, params: dict[str, Any]) -> list[Any]:
-        args = [params[n] if n in params else self.fixed[n] for n in self.names]  # KeyError: a parameter missing
-        for i, process in self.processors:
-            args[i] = process(args[i])
-        return args
-
-
-@functools.cache
 def compiled(statement: Any, dialect: Any) -> Compiled:
-    """`statement` compiled once for the engine's dialect (statements are built once and
-    cached, so the same object comes back every time)."""
-    c = statement.compile(dialect=dialect)
-    if c.literal_execute_params or c.post_compile_params:
-        raise ValueError("a statement with expanding parameters cannot run on the driver directly")
-    if c.update_prefetch:
-        raise ValueError("a statement with onupdate defaults cannot run on the driver directly")
-    names = tuple(c.positiontup or ())
-    fixed = {n: c.binds[n].value for n in names if not c.binds[n].required}
-    for column in c.insert_prefetch:  # Python-side column defaults of an INSERT (from SELECT)
-        if not column.default.is_scalar:
-            raise ValueError(f"{column}: a default computed in Python cannot run on the driver directly")
-        fixed[column.key] = column.default.arg
-    processors = {n: p for n, p in c._bind_processors.items() if not _plain_array(c.binds[n].type, dialect)}
-    return Compiled(c.string, names, fixed,
-                    tuple((i, processors[n]) for i, n in enumerate(names) if processors.get(n) is not None))
+    """`statement` compiled once (`store/compiled.py`); arrays whose items need no conversion go
+    to asyncpg as they are."""
+    return compiled_once(statement, dialect, skip_bind=_plain_array)
 
 
 def _plain_array(type_: Any, dialect: Any) -> bool:

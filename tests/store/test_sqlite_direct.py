@@ -1,0 +1,89 @@
+"""SQLite's worker writes on the sqlite3 cursor (store/compiled.py, `InlineConnection.direct`):
+the same rows, values and errors as through SQLAlchemy's execution."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from jira_sync.crypto import SecretBox, generate_key
+from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
+from jira_sync.domain.integration import IntegrationConfig
+from jira_sync.domain.jira_meta import JiraMeta
+from jira_sync.store import claims, intake
+from jira_sync.store import integrations as integration_store
+from jira_sync.store.db import ConstraintViolated, make_engine, migrate, read, write
+from jira_sync.store.incidents import IncidentRecord
+from jira_sync.store.tables import exchanges, incidents, link_counts
+
+CONFIG = {
+    "name": "ops", "project": "OPS", "issue_type": "10001",
+    "jira": {"platform": "cloud", "url": "https://x.atlassian.net", "username": "a@b.c", "secret": "tok"},
+}
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{tmp_path / 'direct.db'}")
+    await migrate(eng)
+    yield eng
+    await eng.dispose()
+
+
+async def queued_incident(engine) -> int:  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        box = SecretBox(generate_key())
+        iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
+    snap = IncidentSnapshot(incident_id="inc1", title="disk full", severity="Critical", progress="Triggered")
+    [accepted] = await intake.accept_batch(engine, [intake.Incoming(iid, WebhookEvent("e1", "i_new", 1000, snap), True, "queued")])
+    assert accepted.queued
+    return iid
+
+
+async def through_sqlalchemy(engine, row_id: int) -> IncidentRecord:  # type: ignore[no-untyped-def]
+    async with read(engine) as conn:
+        return IncidentRecord.of((await conn.execute(sa.select(incidents).where(incidents.c.id == row_id))).one())
+
+
+async def test_a_claimed_row_has_the_types_sqlalchemy_gives(engine) -> None:  # type: ignore[no-untyped-def]
+    """Booleans come back as booleans and the JSON snapshot as a dict, not SQLite's 0/1 and text."""
+    await queued_incident(engine)
+    [claimed] = await claims.claim(engine, "w1", 4, 60)
+    assert claimed == await through_sqlalchemy(engine, claimed.id)
+    assert claimed.activated is True and claimed.jira_unverified is False
+    assert claimed.snapshot["incident_id"] == "inc1" and claimed.lease_owner == "w1"
+
+
+async def test_record_and_finish_write_what_they_are_given(engine) -> None:  # type: ignore[no-untyped-def]
+    """The lease is checked (another owner writes nothing), a first link is counted once, and
+    the reconcile's exchanges read back as they were logged, a missing body as None."""
+    iid = await queued_incident(engine)
+    [claimed] = await claims.claim(engine, "w1", 4, 60)
+    assert not await claims.record_jira(engine, claimed.id, "someone-else", create_state="creating")
+    assert await claims.record_jira(engine, claimed.id, "w1", create_state="creating", create_floor=7)
+    assert await claims.record_jira(engine, claimed.id, "w1", create_state="created", jira_issue_id="10001")
+    log = [dict(at=1.5, method="POST", path="/rest/api/3/issue", request_body={"fields": {"summary": "ü"}},
+                status=201, response_body={"id": "10001", "key": "OPS-1"}, duration_ms=3.0),
+           dict(at=2.5, method="GET", path="/rest/api/3/issue/10001", request_body=None, status=None,
+                response_body=None, duration_ms=1.0)]
+    link = (await through_sqlalchemy(engine, claimed.id)).link()
+    assert await claims.finish(engine, claimed, link, "w1", log) is False  # nothing newer: idle
+    row = await through_sqlalchemy(engine, claimed.id)
+    assert (row.state, row.lease_owner, row.jira_issue_id, row.create_floor) == ("idle", None, "10001", 7)
+    async with read(engine) as conn:
+        logged = [dict(r._mapping) for r in await conn.execute(
+            sa.select(*[exchanges.c[k] for k in log[0]]).where(exchanges.c.incident_row_id == claimed.id)
+            .order_by(exchanges.c.id))]
+        counted = (await conn.execute(sa.select(sa.func.sum(link_counts.c.linked))
+                                      .where(link_counts.c.integration_id == iid))).scalar()
+    assert logged == log and counted == 1
+
+
+async def test_a_constraint_violation_is_an_error_the_store_knows(engine) -> None:  # type: ignore[no-untyped-def]
+    await queued_incident(engine)
+    duplicate = sa.insert(incidents).values(integration_id=1, incident_id="inc1", snapshot={}, snapshot_time=0,
+                                            created_at=0.0, updated_at=0.0)
+    with pytest.raises(ConstraintViolated):
+        async with write(engine) as conn:
+            await conn.direct(duplicate, {})
