@@ -231,7 +231,6 @@ async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict],
         return rows[0]["state"] if rows else None
 
 
-
 def _link_params(link: JiraLink) -> dict[str, Any]:
     return {f"p_{col}": getattr(link, col) for col in JIRA_STATE + LINK_STATE}  # unused ones are ignored
 
