@@ -87,8 +87,18 @@ class WebhookClient:
         self.headers = {"Content-Type": "application/json", **hook.headers}
 
     def send(self, payload: dict[str, Any]) -> tuple[int, float, float]:
-        """Deliver one payload: (status, perf_counter() just before the write, and once answered)."""
+        """Deliver one payload: (status, perf_counter() just before the write, and once answered).
+        The service closes a connection idle for KEEPALIVE_TIMEOUT (5 s); a probe that waited
+        longer finds it closed when it writes, and sends again on a new one, as HTTP client
+        libraries do with a stale pooled connection (the webhook is idempotent by event_id)."""
         data = json.dumps(payload, separators=(",", ":")).encode()
+        try:
+            return self._send(data)
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            self.conn.close()
+            return self._send(data)
+
+    def _send(self, data: bytes) -> tuple[int, float, float]:
         t0 = time.perf_counter()
         self.conn.request("POST", self.hook.path, body=data, headers=self.headers)
         resp = self.conn.getresponse()
