@@ -2,10 +2,15 @@
 the same rows, values and errors as through SQLAlchemy's execution."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import itertools
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jira_sync.crypto import SecretBox, generate_key
 from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
@@ -87,3 +92,50 @@ async def test_a_constraint_violation_is_an_error_the_store_knows(engine) -> Non
     with pytest.raises(ConstraintViolated):
         async with write(engine) as conn:
             await conn.direct(duplicate, {})
+
+
+# ------------------------------------------------------------------ property
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)  # sqlite3 cannot encode lone surrogates
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
+_incidents = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def shared_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('direct') / 'prop.db'}")
+    asyncio.run(migrate(eng))
+    iid = asyncio.run(queued_incident(eng))
+    yield eng, iid
+    asyncio.run(eng.dispose())
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=st.none() | TEXT, key=st.none() | TEXT, issue_id=st.none() | TEXT,
+       floor=st.none() | st.integers(-(2**63), 2**63 - 1), sent=st.none() | st.floats(allow_nan=False, allow_infinity=False),
+       unverified=st.booleans(), bodies=st.lists(st.tuples(JSON_VALUES, JSON_VALUES), max_size=3))
+def test_whatever_a_reconcile_learned_reads_back_as_it_was(shared_engine, status, key, issue_id, floor, sent,
+                                                           unverified, bodies) -> None:  # type: ignore[no-untyped-def]
+    """Any text, number or JSON a reconcile hands the closing write comes back unchanged through
+    SQLAlchemy, as the values written through SQLAlchemy's own execution did."""
+    engine, iid = shared_engine
+
+    async def example() -> None:
+        snap = IncidentSnapshot(incident_id=f"p{next(_incidents)}", title="t", severity="Critical", progress="Triggered")
+        await intake.accept_batch(engine, [intake.Incoming(iid, WebhookEvent(f"e-{snap.incident_id}", "i_new", 1, snap), True, "queued")])
+        [claimed] = await claims.claim(engine, "w1", 1, 60)
+        link = dataclasses.replace(claimed.link(), jira_status=status, jira_issue_key=key, jira_issue_id=issue_id,
+                                   create_floor=floor, create_sent_at=sent, jira_unverified=unverified)
+        log = [dict(at=1.0, method="PUT", path="/p", request_body=sent_body, status=200, response_body=answer,
+                    duration_ms=0.5) for sent_body, answer in bodies]
+        await claims.finish(engine, claimed, link, "w1", log, first_link=True)
+        row = await through_sqlalchemy(engine, claimed.id)
+        assert (row.jira_status, row.jira_issue_key, row.jira_issue_id, row.create_floor, row.create_sent_at,
+                row.jira_unverified) == (status, key, issue_id, floor, sent, unverified)
+        async with read(engine) as conn:
+            logged = [(r.request_body, r.response_body) for r in await conn.execute(
+                sa.select(exchanges).where(exchanges.c.incident_row_id == claimed.id).order_by(exchanges.c.id))]
+        assert logged == list(bodies)
+
+    asyncio.run(example())
