@@ -222,9 +222,9 @@ async def _closing(engine: AsyncEngine, name: str, row_id: int, log: list[dict],
         return rows[0][0] if rows else None
     async with write(engine) as conn:
         if log:
-            rows = [dict(entry, incident_row_id=row_id, request_body=json_dumps(entry["request_body"]),
-                         response_body=json_dumps(entry["response_body"])) for entry in log]
-            await conn.exec_driver_sql(_EXCHANGE_ROWS.sql(len(rows)), _EXCHANGE_ROWS.parameters(rows))
+            logged = [{**entry, "incident_row_id": row_id, **{col: json_dumps(entry[col]) for col in _BODIES}}
+                      for entry in log]
+            await conn.exec_driver_sql(_EXCHANGE_ROWS.sql(len(logged)), _EXCHANGE_ROWS.parameters(logged))
         if first_link and params["p_jira_issue_id"] is not None:  # counted before the row has its id
             await conn.direct(_count_link(conn.dialect.name), dict(row_id=row_id, owner=params["owner"]))
         rows = (await conn.direct(_statements(conn, first_link)[name], params)).rows
