@@ -9,23 +9,13 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from jira_sync.crypto import SecretBox, generate_key
-from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
-from jira_sync.domain.integration import IntegrationConfig
-from jira_sync.domain.jira_meta import JiraMeta
 from jira_sync.store import claims, intake, pg_direct
-from jira_sync.store import integrations as integration_store
 from jira_sync.store.db import ConstraintViolated, make_engine, migrate
 from jira_sync.store.tables import incidents
 from support.databases import postgres_url
+from support.store import add_integration, incoming
 
 pytestmark = pytest.mark.postgres
-
-CONFIG = {
-    "name": "ops", "project": "OPS", "issue_type": "10001",
-    "jira": {"platform": "cloud", "url": "https://x.atlassian.net", "username": "a@b.c", "secret": "tok"},
-}
-
 
 @pytest.fixture
 def pg_url() -> str:
@@ -40,22 +30,11 @@ async def engine(pg_url: str):  # type: ignore[no-untyped-def]
     await eng.dispose()
 
 
-async def integration(engine) -> int:  # type: ignore[no-untyped-def]
-    async with engine.begin() as conn:
-        box = SecretBox(generate_key())
-        return await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
-
-
-def incoming(iid: int, event_id: str, incident: str = "inc1") -> intake.Incoming:
-    snap = IncidentSnapshot(incident_id=incident, title="disk full", severity="Critical", progress="Triggered")
-    return intake.Incoming(iid, WebhookEvent(event_id, "i_new", 1000, snap), True, "queued")
-
-
 async def test_a_batch_written_on_the_driver_gets_the_columns_sqlalchemy_would_default(engine) -> None:  # type: ignore[no-untyped-def]
     """The incident upsert is an INSERT from SELECT: SQLAlchemy adds the columns' Python-side
     defaults (synced_seq=0, state, attempts...) as parameters of its own, which the driver
     path must send too (NOT NULL columns: a missing one fails the batch)."""
-    iid = await integration(engine)
+    iid = await add_integration(engine)
     [accepted, again] = await intake.accept_batch(engine, [incoming(iid, "e1"), incoming(iid, "e1")])
     assert not accepted.duplicate and accepted.queued and again.duplicate
     async with engine.connect() as conn:
@@ -70,14 +49,14 @@ async def test_a_batch_for_a_deleted_integration_is_a_constraint_violation(engin
     """The ingest answers 401 and forgets the integration on ConstraintViolated (sync/ingest.py)."""
     with pytest.raises(ConstraintViolated):
         await intake.accept_batch(engine, [incoming(999_999, "e1")])
-    iid = await integration(engine)  # and the connection is fine afterwards
+    iid = await add_integration(engine)  # and the connection is fine afterwards
     assert (await intake.accept_batch(engine, [incoming(iid, "e2")]))[0].queued
 
 
 async def test_a_connection_that_failed_is_not_handed_out_again(engine, pg_url: str) -> None:  # type: ignore[no-untyped-def]
     """The server ends the pooled connection (a restart, a failover): the statement on it fails,
     and the next one runs on a new connection instead of failing the same way forever."""
-    iid = await integration(engine)
+    iid = await add_integration(engine)
     await intake.accept_batch(engine, [incoming(iid, "e1")])
     async with engine.connect() as conn:  # the pool's one connection
         pid = (await conn.get_raw_connection()).driver_connection.get_server_pid()

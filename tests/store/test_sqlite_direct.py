@@ -12,21 +12,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jira_sync.crypto import SecretBox, generate_key
-from jira_sync.domain.incident import IncidentSnapshot, WebhookEvent
-from jira_sync.domain.integration import IntegrationConfig
-from jira_sync.domain.jira_meta import JiraMeta
 from jira_sync.store import claims, intake
-from jira_sync.store import integrations as integration_store
 from jira_sync.store.db import ConstraintViolated, make_engine, migrate, read, write
 from jira_sync.store.incidents import IncidentRecord
 from jira_sync.store.tables import exchanges, incidents, link_counts
-
-CONFIG = {
-    "name": "ops", "project": "OPS", "issue_type": "10001",
-    "jira": {"platform": "cloud", "url": "https://x.atlassian.net", "username": "a@b.c", "secret": "tok"},
-}
-
+from support.store import add_integration, incoming
 
 @pytest.fixture
 async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -37,11 +27,8 @@ async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def queued_incident(engine) -> int:  # type: ignore[no-untyped-def]
-    async with engine.begin() as conn:
-        box = SecretBox(generate_key())
-        iid = await integration_store.insert(conn, IntegrationConfig.model_validate(CONFIG), box, "0" * 64, JiraMeta())
-    snap = IncidentSnapshot(incident_id="inc1", title="disk full", severity="Critical", progress="Triggered")
-    [accepted] = await intake.accept_batch(engine, [intake.Incoming(iid, WebhookEvent("e1", "i_new", 1000, snap), True, "queued")])
+    iid = await add_integration(engine)
+    [accepted] = await intake.accept_batch(engine, [incoming(iid, "e1")])
     assert accepted.queued
     return iid
 
@@ -122,8 +109,8 @@ def test_whatever_a_reconcile_learned_reads_back_as_it_was(shared_engine, status
     engine, iid = shared_engine
 
     async def example() -> None:
-        snap = IncidentSnapshot(incident_id=f"p{next(_incidents)}", title="t", severity="Critical", progress="Triggered")
-        await intake.accept_batch(engine, [intake.Incoming(iid, WebhookEvent(f"e-{snap.incident_id}", "i_new", 1, snap), True, "queued")])
+        n = next(_incidents)
+        await intake.accept_batch(engine, [incoming(iid, f"e-p{n}", f"p{n}")])
         [claimed] = await claims.claim(engine, "w1", 1, 60)
         link = dataclasses.replace(claimed.link(), jira_status=status, jira_issue_key=key, jira_issue_id=issue_id,
                                    create_floor=floor, create_sent_at=sent, jira_unverified=unverified)
